@@ -1,0 +1,63 @@
+"""No-LLM answers: the abstract sentences most similar to the question, each followed by its [n] source.
+
+Usable offline with nothing but the embedding model, and the fallback whenever an LLM fails. It can
+only quote retrieved abstracts, so every citation is a retrieved paper by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.embed import Embedder
+from rag.types import Hit
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 20]
+
+
+@dataclass
+class Scored:
+    source: int  # 1-based index into the hits
+    sentence: str
+    score: float
+
+
+def score_sentences(question: str, hits: list[Hit], embedder: Embedder) -> list[Scored]:
+    """Cosine similarity of every abstract sentence of the hits to the question (one batched encode)."""
+    pairs = [(i, s) for i, h in enumerate(hits, start=1) for s in split_sentences(h.abstract or h.snippet)]
+    if not pairs:
+        return []
+    vectors = embedder.embed_texts([question] + [s for _, s in pairs])
+    q = vectors[0]
+    return [Scored(i, s, float(sum(a * b for a, b in zip(q, v, strict=True))))
+            for (i, s), v in zip(pairs, vectors[1:], strict=True)]
+
+
+def compose(scored: list[Scored], max_sentences: int = 3, per_paper: int = 2, margin: float = 0.08) -> list[Scored]:
+    """Best sentences overall, at most ``per_paper`` from one paper, in order of relevance.
+
+    A sentence scoring more than ``margin`` below the best one is left out: quoting a weakly related
+    paper would cite a title that does not support the answer.
+    """
+    picked: list[Scored] = []
+    count: dict[int, int] = {}
+    ranked = sorted(scored, key=lambda x: -x.score)
+    best = ranked[0].score if ranked else 0.0
+    for s in ranked:
+        if s.score < best - margin:
+            break
+        if count.get(s.source, 0) >= per_paper:
+            continue
+        picked.append(s)
+        count[s.source] = count.get(s.source, 0) + 1
+        if len(picked) == max_sentences:
+            break
+    return picked
+
+
+def render(picked: list[Scored]) -> str:
+    return " ".join(f"{s.sentence} [{s.source}]" for s in picked)

@@ -1,0 +1,108 @@
+"""The lexical half of hybrid retrieval: llama-index's BM25Retriever (bm25s), persisted beside Chroma.
+
+The BM25 copy records the collection revision it was built from. Ingest bumps the revision before
+writing, so a copy built before an interrupted ingest, or by another process against a shared Chroma
+server, is detected as stale and rebuilt from Chroma instead of answering from old data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+from rag.config import Settings
+from rag.store import Store
+
+_STATE = "paperchat_state.json"
+
+
+class BM25Index:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.dir = settings.index_dir / "bm25" / settings.collection
+        self._retriever = None
+        self._revision: int | None = None
+        self._lock = threading.Lock()
+        self._query_lock = threading.Lock()  # similarity_top_k is retriever state, set per query
+
+    def _read_state(self) -> dict:
+        try:
+            return json.loads((self.dir / _STATE).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def retriever(self):
+        """The loaded retriever, rebuilt first when Chroma has changed since it was saved."""
+        with self._lock:
+            revision = self.store.get_revision()
+            if self._retriever is not None and self._revision == revision:
+                return self._retriever
+            state = self._read_state()
+            if state.get("revision") == revision and state.get("collection") == self.settings.collection:
+                self._retriever = self._load() if state.get("docs") else None
+            else:
+                self._retriever = self._build(revision)
+            self._revision = revision
+            return self._retriever
+
+    def _load(self):
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        return BM25Retriever.from_persist_dir(str(self.dir), show_progress=False)
+
+    def _build(self, revision: int):
+        from llama_index.core.schema import TextNode
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        nodes = []
+        for cid, text, meta in self.store.all_chunks():
+            keys = list(meta)
+            nodes.append(TextNode(id_=cid, text=text, metadata=_slim(meta),
+                                  excluded_embed_metadata_keys=keys, excluded_llm_metadata_keys=keys))
+        tmp = self.dir.with_name(self.dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True, exist_ok=True)
+        retriever = None
+        if nodes:
+            retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=self.settings.candidates,
+                                                    language="english")
+            retriever.persist(str(tmp))
+        (tmp / _STATE).write_text(json.dumps({"revision": revision, "docs": len(nodes),
+                                              "collection": self.settings.collection}))
+        # Swap directories so a reader never sees a half-written index.
+        old = self.dir.with_name(self.dir.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.dir.exists():
+            self.dir.rename(old)
+        tmp.rename(self.dir)
+        shutil.rmtree(old, ignore_errors=True)
+        return retriever
+
+    def refresh(self) -> None:
+        """Called after ingest writes: rebuild now rather than on the next query."""
+        self.retriever()
+
+    def search(self, query: str, k: int) -> list[tuple[str, str, dict, float]]:
+        """(chunk id, text, metadata, score) for the top ``k`` chunks with a positive score."""
+        retriever = self.retriever()
+        if retriever is None:
+            return []
+        from llama_index.core.schema import QueryBundle
+
+        n_docs = int(retriever.bm25.scores.get("num_docs", 0))
+        with self._query_lock:
+            retriever.similarity_top_k = max(1, min(k, n_docs))
+            hits = retriever.retrieve(QueryBundle(query))
+        return [(h.node.node_id, h.node.get_content(), h.node.metadata, float(h.score)) for h in hits if h.score > 0]
+
+
+def _slim(meta: dict) -> dict:
+    """Drop llama-index's own serialisation keys that Chroma returns alongside our metadata."""
+    return {k: v for k, v in meta.items() if not k.startswith("_") and k not in ("doc_id", "document_id", "ref_doc_id")}
+
+
+def clear(settings: Settings) -> None:
+    shutil.rmtree(Path(settings.index_dir) / "bm25" / settings.collection, ignore_errors=True)

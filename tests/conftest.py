@@ -1,0 +1,52 @@
+"""Shared fixtures: one index of the bundled corpus per test session, small corpora for ingest tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+for _key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # tests choose their backend explicitly
+    os.environ.pop(_key, None)
+
+from rag import Engine, Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "data" / "corpus"
+
+
+def make_settings(index_dir: Path, **overrides) -> Settings:
+    """Settings isolated from the developer's .env and index."""
+    return Settings(_env_file=None, index_dir=index_dir, corpus_dir=CORPUS, **overrides)
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory) -> Path:
+    """Index dir holding the whole bundled corpus, built once per session (~30 s)."""
+    index_dir = tmp_path_factory.mktemp("corpus-index")
+    Engine(make_settings(index_dir)).ingest()
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def engine(corpus_index) -> Engine:
+    """A shared engine over the bundled corpus in extractive mode (deterministic)."""
+    return Engine(make_settings(corpus_index, llm="extractive"))
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a corpus file under tmp_path and return its path."""
+
+    def _write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / "corpus" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return _write
