@@ -69,7 +69,7 @@ class BM25Index:
         if nodes:
             retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=self.settings.candidates,
                                                     language="english")
-            retriever.persist(str(tmp))
+            retriever.persist(str(tmp), show_progress=False)
         (tmp / _STATE).write_text(json.dumps({"revision": revision, "docs": len(nodes),
                                               "collection": self.settings.collection}))
         # Swap directories so a reader never sees a half-written index.

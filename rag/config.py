@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     port: int = 7860
     ui_auth: str = Field("", description="user:password enables the UI login.")
     api_token: str = Field("", description="Bearer token for the HTTP API.")
+    api_max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted HTTP request body.")
+
+    # --- evaluation -------------------------------------------------------------------------
+    judge_base_url: str = Field("", description="OpenAI-compatible endpoint for LLM-as-judge faithfulness.")
+    judge_model: str = ""
+    judge_api_key: str = ""
 
     @field_validator("corpus_dir", "index_dir", mode="after")
     @classmethod
