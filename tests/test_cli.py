@@ -1,0 +1,74 @@
+"""The CLI's JSON shapes and one-line errors (typer's runner, real engine on the session index)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(corpus_index, monkeypatch):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(corpus_index))
+    monkeypatch.setenv("RAG_LLM", "extractive")
+    return corpus_index
+
+
+def run(*args: str):
+    result = runner.invoke(app, list(args))
+    return result
+
+
+def test_ingest_json_counts_and_idempotence(cli_env):
+    result = run("ingest", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"added": 0, "updated": 0, "unchanged": 410, "removed": 0, "papers": 410}
+
+
+def test_search_json_shape(cli_env):
+    result = run("search", "open vocabulary detection", "--k", "3", "--json")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 3
+    assert set(hits[0]) == {"title", "paper_id", "score", "snippet"}
+
+
+def test_search_year_filters(cli_env):
+    hits = json.loads(run("search", "pretraining", "--year-from", "2025", "--year-to", "2025", "--json").output)
+    assert hits and len(hits) <= 10
+
+
+def test_ask_json_shape(cli_env):
+    result = run("ask", "What mask AP does detection-oriented image-text pretraining reach on LVIS?", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"question", "answer", "citations", "sources", "refused", "mode", "timings_ms"}
+    assert set(data["timings_ms"]) >= {"retrieve", "generate"}
+    assert data["mode"] == "extractive" and not data["refused"]
+    assert data["citations"] and set(data["citations"][0]) == {"title", "paper_id"}
+    assert "Detection-Oriented Image-Text Pretraining for Open-Vocabulary Detection" in [c["title"] for c in data["citations"]]
+
+
+def test_stats_json_shape(cli_env):
+    data = json.loads(run("stats", "--json").output)
+    assert set(data) == {"papers", "chunks", "sources", "index_dir", "embed_model"}
+    assert data["papers"] == 410 and len(data["sources"]) == 5
+
+
+def test_errors_are_one_line(cli_env, tmp_path):
+    result = run("ask", "   ")
+    assert result.exit_code == 1
+    assert "question is empty" in result.output and "Traceback" not in result.output
+    missing = run("ingest", str(tmp_path / "nope.jsonl"))
+    assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_chat_answers_and_quits(cli_env):
+    result = runner.invoke(app, ["chat"], input="What is Tower+?\nwhich languages does it cover?\n/quit\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Tower+: Bridging Generality") >= 2

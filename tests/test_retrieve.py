@@ -1,0 +1,54 @@
+"""Hybrid retrieval over the bundled corpus: ranking, paper collapse, filters, modes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from rag import EmptyIndex, Engine, Filters
+from tests.conftest import make_settings
+
+TOWER = "Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_each_retriever_finds_tower_plus(engine, mode):
+    hits = engine.search("How does Tower+ balance translation quality with general chat ability?", k=5, retriever=mode)
+    assert TOWER in [h.title for h in hits]
+
+
+def test_hits_are_unique_papers_with_evidence(engine):
+    hits = engine.search("continual pretraining learning rate schedule", k=10)
+    assert len(hits) == 10
+    assert len({h.paper_id for h in hits}) == 10
+    assert all(h.snippet and h.abstract and h.score > 0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_paraphrased_question_finds_paper_by_meaning(engine):
+    hits = engine.search("reusing a multilingual speech model for an endangered language from Japan", k=3)
+    assert any("Underresourced Language" in h.title for h in hits)
+
+
+def test_date_filter_keeps_only_dated_papers_in_range(engine):
+    hits = engine.search("pretraining", k=20, filters=Filters.years(2024, 2024))
+    assert hits
+    assert all(h.date.startswith("2024") for h in hits)
+
+
+def test_source_filter(engine):
+    source = engine.stats()["sources"][1]
+    hits = engine.search("pretraining", k=15, filters=Filters(sources=[source]))
+    assert hits and all(source in h.sources for h in hits)
+
+
+def test_date_range_is_inclusive(engine):
+    hits = engine.search("slide representation pathology", k=5,
+                         filters=Filters(date_from=date(2024, 8, 5), date_to=date(2024, 8, 5)))
+    assert [h.title for h in hits] == ["Multistain Pretraining for Slide Representation Learning in Pathology"]
+
+
+def test_empty_index_is_a_clear_error(tmp_path):
+    with pytest.raises(EmptyIndex, match="rag ingest"):
+        Engine(make_settings(tmp_path / "empty")).search("anything")
