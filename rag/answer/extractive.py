@@ -23,7 +23,14 @@ def split_sentences(text: str) -> list[str]:
 class Scored:
     source: int  # 1-based index into the hits
     sentence: str
-    score: float
+    score: float  # blend of sentence and paper relevance, used to pick sentences
+    cos: float = 0.0  # cosine of the sentence alone to the question
+
+
+#: Weight of the paper's own relevance (its best chunk's cosine, title included) in a sentence's score.
+#: Sentence similarity alone favours generic sentences ("continual pre-training is popular") from
+#: weaker papers over the specific sentence of the paper the question is about.
+PAPER_WEIGHT = 0.5
 
 
 def score_sentences(question: str, hits: list[Hit], embedder: Embedder) -> list[Scored]:
@@ -33,8 +40,12 @@ def score_sentences(question: str, hits: list[Hit], embedder: Embedder) -> list[
         return []
     vectors = embedder.embed_texts([question] + [s for _, s in pairs])
     q = vectors[0]
-    return [Scored(i, s, float(sum(a * b for a, b in zip(q, v, strict=True))))
-            for (i, s), v in zip(pairs, vectors[1:], strict=True)]
+    out = []
+    for (i, sentence), v in zip(pairs, vectors[1:], strict=True):
+        cos = float(sum(a * b for a, b in zip(q, v, strict=True)))
+        paper = hits[i - 1].dense or cos
+        out.append(Scored(i, sentence, (1 - PAPER_WEIGHT) * cos + PAPER_WEIGHT * paper, cos))
+    return out
 
 
 def compose(scored: list[Scored], max_sentences: int = 3, per_paper: int = 2, margin: float = 0.08) -> list[Scored]:
