@@ -45,5 +45,8 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/rag bench
 
+screenshot: $(STAMP)
+	$(BIN)/python -m ui.screenshot
+
 clean:
 	rm -rf .rag out .pytest_cache .ruff_cache
