@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.refusal import DEFAULT_THRESHOLD
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The one sentence the engine says when the indexed abstracts do not answer a question.
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     embed_model: str = Field("all-MiniLM-L6-v2", description="Bundled model name or a local path.")
     embed_batch_size: int = 64
     embed_device: str = "cpu"
+    embed_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto: ONNX Runtime export of the same weights when available (fast start), else torch.")
+    model_cache_dir: Path = Field(PROJECT_ROOT / ".rag" / "models", description="Local ONNX exports of the embedder.")
 
     # --- retrieval --------------------------------------------------------------------------
     retriever: RetrieverMode = "hybrid"
@@ -56,7 +61,7 @@ class Settings(BaseSettings):
     candidates: int = Field(40, ge=5, le=500, description="Chunks fetched per retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     # Calibrated on eval/datasets/dev.jsonl; see rag/refusal.py for how it was chosen.
-    refusal_threshold: float = Field(0.0, description="Evidence score below which we refuse.")
+    refusal_threshold: float = Field(DEFAULT_THRESHOLD, description="Evidence score below which we refuse.")
 
     # --- answering --------------------------------------------------------------------------
     llm: LLMMode = "auto"
@@ -84,7 +89,7 @@ class Settings(BaseSettings):
     judge_model: str = ""
     judge_api_key: str = ""
 
-    @field_validator("corpus_dir", "index_dir", mode="after")
+    @field_validator("corpus_dir", "index_dir", "model_cache_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value)

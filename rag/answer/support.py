@@ -1,0 +1,93 @@
+"""Sentence-level support check: is an answer sentence backed by the source it cites?
+
+Each answer sentence is embedded with the engine's MiniLM model and compared with the evidence the
+model was shown for every source (title + evidence sentences). Support for source n is the best
+cosine similarity to one of n's sentences. A sentence keeps a citation only where that support
+reaches ``THRESHOLD``; a sentence with no supported citation is re-cited to the source that supports
+it best, if one does, else it is replaced or dropped by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+#: Minimum cosine (all-MiniLM-L6-v2) between an answer sentence and one evidence sentence.
+#: Chosen with eval/llm_latency.py --policies on our question set: see the README's LLM section.
+THRESHOLD = 0.6
+#: Two answer sentences this similar say the same thing; the second is dropped (small models repeat).
+DUPLICATE = 0.9
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-_.%/]*")
+
+
+def ungrounded_terms(sentence: str, text: str) -> list[str]:
+    """Numbers and names in ``sentence`` that ``text`` never mentions.
+
+    Embedding similarity rewards topical overlap, so "LACONIC was trained on the 8B LAMAD model" scores
+    high against the LACONIC abstract although LAMAD is invented. Small models invent exactly such
+    tokens: any word with a digit or a capital letter after the sentence's first word must appear in
+    the cited evidence (or the question).
+    """
+    haystack = text.casefold()
+    missing = []
+    for i, match in enumerate(_TOKEN.finditer(sentence)):
+        token = match.group().rstrip(".-/")
+        if not token:
+            continue
+        named = any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]) or (i > 0 and token[0].isupper())
+        if named and token.casefold() not in haystack:
+            missing.append(token)
+    return missing
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
+
+
+class SupportChecker:
+    def __init__(self, embedder, evidence: dict[int, list[str]], threshold: float | None = None,
+                 question: str = "") -> None:
+        self.embedder = embedder
+        self.question = question
+        self.evidence = evidence  # source number -> [title, evidence sentences...]
+        self.threshold = THRESHOLD if threshold is None else threshold  # read late: eval scripts vary it
+        self._kept: list[list[float]] = []
+
+    @cached_property
+    def _vectors(self) -> dict[int, list[list[float]]]:
+        # Titles (the first item) are not support: "<title> [1]" or "X is <title>" says nothing the
+        # abstract backs. They still count for grounding names (see grounded()).
+        flat = [(n, s) for n, sentences in self.evidence.items() for s in sentences[1:]]
+        vectors = self.embedder.embed_texts([s for _, s in flat]) if flat else []
+        out: dict[int, list[list[float]]] = {n: [] for n in self.evidence}
+        for (n, _), v in zip(flat, vectors, strict=True):
+            out[n].append(v)
+        return out
+
+    def support(self, sentence: str) -> tuple[dict[int, float], list[float]]:
+        """Per-source support of ``sentence`` and its vector."""
+        vector = self.embedder.embed_texts([sentence])[0]
+        return {n: max((_dot(vector, v) for v in vs), default=0.0) for n, vs in self._vectors.items()}, vector
+
+    def grounded(self, sentence: str, sources: list[int]) -> bool:
+        """True when every number and name of ``sentence`` occurs in those sources' evidence or the question."""
+        text = " ".join([self.question] + [s for n in sources for s in self.evidence.get(n, [])])
+        return not ungrounded_terms(sentence, text)
+
+    def restates(self, sentence: str, vector: list[float]) -> bool:
+        """True when the sentence is the question or a source title said again (small models echo them)."""
+        norm = " ".join(re.findall(r"\w+", sentence.casefold()))
+        echoes = [self.question] + [sentences[0] for sentences in self.evidence.values() if sentences]
+        for text in echoes:
+            other = " ".join(re.findall(r"\w+", text.casefold()))
+            if other and (other in norm and len(norm) < len(other) * 1.5 or norm in other):
+                return True
+        return sentence.rstrip().endswith("?")
+
+    def is_duplicate(self, vector: list[float]) -> bool:
+        return any(_dot(vector, v) >= DUPLICATE for v in self._kept)
+
+    def remember(self, vector: list[float]) -> None:
+        self._kept.append(vector)

