@@ -67,7 +67,7 @@ class BM25Index:
         tmp.mkdir(parents=True, exist_ok=True)
         retriever = None
         if nodes:
-            retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=self.settings.candidates,
+            retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(self.settings.candidates, len(nodes)),
                                                     language="english")
             retriever.persist(str(tmp), show_progress=False)
         (tmp / _STATE).write_text(json.dumps({"revision": revision, "docs": len(nodes),
@@ -82,7 +82,18 @@ class BM25Index:
         return retriever
 
     def refresh(self) -> None:
-        """Called after ingest writes: rebuild now rather than on the next query."""
+        """Called after ingest: rebuild now if Chroma changed, rather than on the next query.
+
+        When the saved copy is current (an unchanged re-ingest) nothing is loaded: loading would import
+        llama-index and bm25s just to prove what the state file already says.
+        """
+        with self._lock:
+            revision = self.store.get_revision()
+            state = self._read_state()
+            if self._revision == revision or (
+                state.get("revision") == revision and state.get("collection") == self.settings.collection
+            ):
+                return
         self.retriever()
 
     def search(self, query: str, k: int) -> list[tuple[str, str, dict, float]]:

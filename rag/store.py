@@ -39,8 +39,8 @@ class Store:
         except Exception as exc:  # chromadb raises many types for a server that is down
             text = f"{type(exc).__name__}: {exc}"
             if self.settings.uses_chroma_server and _looks_like_connection_error(text):
-                self.__dict__.pop("client", None)
-                self.__dict__.pop("collection", None)
+                for cached in ("client", "collection", "vector_store"):  # reconnect when the server is back
+                    self.__dict__.pop(cached, None)
                 raise IndexUnavailable(
                     f"Chroma server at {self.location} is unreachable ({type(exc).__name__}); "
                     "start it with `chroma run --path DIR` or fix RAG_CHROMA_HOST/RAG_CHROMA_PORT"

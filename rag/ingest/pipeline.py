@@ -131,6 +131,9 @@ def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, prog
     from tqdm import tqdm
 
     nodes = [n for p in papers for n in _nodes_for(p, chunk_paper(p, embedder))]
+    # Similar lengths in one batch means little padding (sentence-transformers sorts the same way inside
+    # one encode call). A paper split across batches by a kill is seen as incomplete and redone next run.
+    nodes.sort(key=lambda n: len(n.text))
     batch = max(embedder.settings.embed_batch_size, 1) * 4
     with tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar:
         for i in range(0, len(nodes), batch):

@@ -1,0 +1,55 @@
+"""`rag bench` plumbing on a tiny corpus: the documented JSON shape, the saved plot, sane figures.
+
+The benchmark itself (full corpus, 100k synthetic papers) is not a test; this only proves that the
+functions behind it produce what the README and `--json` promise. Cold start and the server probe
+are skipped here (they are slow and covered by running `rag bench`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from rag import Engine, bench
+from rag.ingest.parse import load_corpus
+from tests.conftest import CORPUS, make_settings
+
+
+def test_bench_json_shape_and_plot(tmp_path, capsys):
+    papers, _ = load_corpus([CORPUS])
+    corpus = tmp_path / "papers.jsonl"
+    corpus.write_text("\n".join(json.dumps({"title": p.title, "abstract": p.abstract}) for p in papers[:12]) + "\n")
+    engine = Engine(make_settings(tmp_path / "unused"))
+
+    result = bench.main(engine, sizes=[12, 50], as_json=True, out_dir=tmp_path / "out", paths=[corpus],
+                        with_cold_start=False, with_serve=False)
+
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == result == json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert set(result) == {"ingest", "query", "cold_start_s", "peak_rss_mb"}
+    ingest = result["ingest"]
+    assert set(ingest) == {"papers", "seconds", "raw_encode_seconds", "ratio", "reingest_seconds"}
+    assert ingest["papers"] == 12
+    assert abs(ingest["ratio"] - ingest["seconds"] / ingest["raw_encode_seconds"]) < 0.01
+    assert ingest["reingest_seconds"] > 0
+    assert set(result["query"]) == {"12", "50"}
+    for figures in result["query"].values():
+        assert set(figures) == {"p50_ms", "p95_ms"} and 0 < figures["p50_ms"] <= figures["p95_ms"]
+    assert set(result["peak_rss_mb"]) == {"12", "50"} and all(mb > 50 for mb in result["peak_rss_mb"].values())
+    assert result["cold_start_s"] is None  # skipped on request
+    assert (tmp_path / "out" / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| ingest / encode ratio |" in (tmp_path / "out" / "bench.md").read_text()
+
+
+def test_synthetic_index_is_searchable_by_its_own_text(tmp_path):
+    """Synthetic papers must be findable by their words (BM25) and near their parents (vectors)."""
+    papers, _ = load_corpus([CORPUS])
+    corpus = tmp_path / "papers.jsonl"
+    corpus.write_text("\n".join(json.dumps({"title": p.title, "abstract": p.abstract}) for p in papers[:8]) + "\n")
+    settings = make_settings(tmp_path / "real", llm="extractive")
+    Engine(settings).ingest([corpus])
+    index_dir, info = bench.build_synthetic(settings, tmp_path / "real", 30, tmp_path, source_collection="papers")
+    engine = Engine(make_settings(index_dir, collection="synthetic"))
+    assert engine.stats()["papers"] == 30 and info["parents"] == 8
+    target = engine.store.collection.get(ids=["syn0000017:0"], include=["metadatas"])["metadatas"][0]
+    hits = engine.search(target["abstract"], k=3, retriever="bm25")
+    assert hits[0].paper_id == "syn0000017"
