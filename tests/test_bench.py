@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rag import Engine, bench
 from rag.ingest.parse import load_corpus
 from tests.conftest import CORPUS, make_settings
@@ -29,7 +31,8 @@ def test_bench_json_shape_and_plot(tmp_path, capsys):
     ingest = result["ingest"]
     assert set(ingest) == {"papers", "seconds", "raw_encode_seconds", "ratio", "reingest_seconds"}
     assert ingest["papers"] == 12
-    assert abs(ingest["ratio"] - ingest["seconds"] / ingest["raw_encode_seconds"]) < 0.01
+    # the seconds are rounded to 0.01 s in the output, so compare the ratio with a tolerance for that
+    assert ingest["ratio"] == pytest.approx(ingest["seconds"] / ingest["raw_encode_seconds"], rel=0.03)
     assert ingest["reingest_seconds"] > 0
     assert set(result["query"]) == {"12", "50"}
     for figures in result["query"].values():
