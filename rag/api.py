@@ -1,0 +1,611 @@
+"""The HTTP API: OpenAI-compatible chat completions plus search, ask, ingest and health, with FastAPI.
+
+Any OpenAI client or chat front end can use the engine as a model called ``paperchat``: the message
+content is the answer followed by its ``Sources:`` list of titles, and an extra top-level ``citations``
+field lists the titles. Routes live under ``/v1`` and ``/healthz`` only, so the UI can mount Gradio at
+``/`` on the same app (``rag serve``); ``rag api`` serves this app alone.
+
+Design points:
+
+* The engine is synchronous, so every endpoint is a plain ``def`` and FastAPI runs it in its thread
+  pool. Each request builds its own :class:`~rag.ChatSession` from the request's ``messages``: a
+  request never sees another request's history.
+* ``RAG_API_TOKEN`` turns on bearer auth for every ``/v1`` route and ``/healthz`` (the OpenAPI schema
+  and ``/docs`` stay public). ``POST /v1/ingest`` writes to the index, so it is refused with 403 when
+  no token is configured.
+* Bodies larger than ``RAG_API_MAX_BODY_BYTES`` get 413 before any parsing.
+* Errors use OpenAI's shape ``{"error": {"message", "type", "code", "param"}}`` with one-line
+  messages; the API token and LLM keys are scrubbed from every error body and log line.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.engine import ChatSession, Engine
+from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, LLMUnavailable, RagError
+from rag.types import Answer, Filters
+
+log = logging.getLogger("rag.api")
+
+#: The model id OpenAI clients use; ``paperchat-<mode>`` picks an answer mode (see ``/v1/models``).
+MODEL_ID = "paperchat"
+#: Prefixes of routes this module owns: the body limit and auth apply here, not to a mounted UI.
+API_PREFIXES = ("/v1/", "/healthz")
+
+#: (HTTP status, OpenAI error type) for each engine error users can act on.
+ERROR_STATUS: dict[type[RagError], tuple[int, str]] = {
+    BadQuestion: (400, "invalid_request_error"),
+    CorpusError: (400, "invalid_request_error"),
+    EmptyIndex: (409, "empty_index"),
+    IndexUnavailable: (503, "index_unavailable"),
+    LLMUnavailable: (503, "llm_unavailable"),
+}
+
+
+# --- request and response models --------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error shape, so OpenAI SDKs show ``message`` as the exception text."""
+
+    error: ErrorDetail
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = "text"
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+        return self.content or ""
+
+
+Year = Field(None, ge=1, le=9999, description="Inclusive year bound on the paper's date.")
+
+
+class FilterFields(BaseModel):
+    year_from: int | None = Year
+    year_to: int | None = Year
+    sources: list[str] = Field(default_factory=list, description="Corpus file names to restrict to.")
+
+    def filters(self) -> Filters | None:
+        filters = Filters.years(self.year_from, self.year_to, self.sources)
+        return None if filters.is_empty() else filters
+
+
+class ChatRequest(FilterFields):
+    """OpenAI's chat request; sampling options are accepted and ignored, paperchat options are extra."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(..., min_length=1)
+    stream: bool = False
+    k: int | None = Field(None, ge=1, le=50, description="Papers handed to the answerer (paperchat extension).")
+
+
+class SearchRequest(FilterFields):
+    query: str
+    k: int = Field(10, ge=1, le=50)
+
+
+class AskRequest(FilterFields):
+    question: str
+    k: int | None = Field(None, ge=1, le=50)
+    llm: Literal["auto", "openai", "local", "extractive"] | None = None
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(..., min_length=1, description="Files or folders on the server.")
+    prune: bool = False
+
+
+class SearchHit(BaseModel):
+    title: str
+    paper_id: str
+    score: float
+    snippet: str
+    dense: float
+    bm25: float
+    date: str
+    authors: int | None
+    upvotes: int | None
+    url: str
+    sources: list[str]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[SearchHit]
+
+
+class CitationOut(BaseModel):
+    title: str
+    paper_id: str
+
+
+class SourceOut(BaseModel):
+    title: str
+    paper_id: str
+    score: float
+    snippet: str
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str
+    citations: list[CitationOut]
+    sources: list[SourceOut]
+    refused: bool
+    mode: str
+    model: str
+    notice: str
+    timings_ms: dict[str, float]
+
+
+class IngestResponse(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    papers: int
+    chunks: int
+    seconds: float
+    errors: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    papers: int
+    chunks: int
+    sources: list[str]
+    index: str
+    embed_model: str
+    answer_mode: str
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: str = "model"
+    created: int
+    owned_by: str = "paperchat"
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelCard]
+
+
+class AssistantMessage(BaseModel):
+    role: str = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: str = "stop"
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: str = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    citations: list[str] = Field(description="Titles of the cited papers, in the order of their [n] markers.")
+    refused: bool = False
+    notice: str = ""
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    described = {400: "Bad question or corpus", 401: "Missing or wrong bearer token", 403: "Ingest disabled",
+                 409: "The index is empty", 413: "Request body too large", 422: "Invalid request",
+                 503: "Index (Chroma) or LLM unavailable"}
+    return {code: {"model": ErrorBody, "description": described[code]} for code in codes}
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+def _secrets(engine: Engine) -> list[str]:
+    s = engine.settings
+    return [v for v in (s.api_token, s.openai_api_key, s.judge_api_key) if v and len(v) >= 4]
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every configured secret replaced, for error bodies and log lines."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def error_response(engine: Engine, status: int, message: str, kind: str, code: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    line = redact(" ".join(str(message).split()), _secrets(engine))  # one line, no secrets
+    body = ErrorBody(error=ErrorDetail(message=line, type=kind, code=code))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _mode_for(model: str) -> tuple[str, str | None]:
+    """(model id to echo, answer mode): ``paperchat-local`` forces local mode; other names use the default."""
+    if model.startswith(MODEL_ID + "-"):
+        mode = model[len(MODEL_ID) + 1:]
+        if mode in ("auto", "openai", "local", "extractive"):
+            return model, mode
+    return MODEL_ID, None
+
+
+def _strip_sources(text: str) -> str:
+    """An earlier assistant turn without the Sources block we appended to it."""
+    return text.split("\n\nSources:\n", 1)[0].strip()
+
+
+def session_from_messages(engine: Engine, messages: list[ChatMessage], **options) -> tuple[ChatSession, str]:
+    """A fresh chat session holding the earlier turns of ``messages``, and the question to answer.
+
+    Earlier user turns are condensed with the deterministic rule (as an extractive session would have
+    done) so follow-ups several turns deep still carry their subject; only the last question may use
+    the LLM to condense.
+    """
+    from rag.chat import rule_condense
+
+    turns = [m for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise BadQuestion("The last message must come from the user: it is the question to answer.")
+    question = turns[-1].text()
+    history: list[tuple[str, str]] = []
+    pending: str | None = None
+    for m in turns[:-1]:
+        if m.role == "user":
+            if pending:
+                history.append((rule_condense(pending, history), ""))
+            pending = " ".join(m.text().split())
+        elif pending:
+            history.append((rule_condense(pending, history), _strip_sources(m.text())))
+            pending = None
+    if pending:
+        history.append((rule_condense(pending, history), ""))
+    session = engine.chat(**options)
+    session.history = history[-session.max_turns:]
+    return session, question
+
+
+def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None, **extra) -> str:
+    body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+def _sources_block(answer: Answer) -> str:
+    rendered = answer.render()
+    return rendered[len(answer.text):] if rendered.startswith(answer.text) else ""
+
+
+# --- body size limit -------------------------------------------------------------------------------------
+class BodyLimit:
+    """Pure ASGI middleware: 413 for API request bodies above ``limit`` bytes (declared or streamed)."""
+
+    def __init__(self, app, limit: int, engine: Engine) -> None:
+        self.app = app
+        self.limit = limit
+        self.engine = engine
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._reject(scope, receive, send)
+        # Read the body up front (it is at most ``limit`` bytes), then replay it to the app.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return await self._reject(scope, receive, send)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _reject(self, scope, receive, send):
+        response = error_response(self.engine, 413, f"Request body too large: the limit is {self.limit:,} bytes "
+                                  "(RAG_API_MAX_BODY_BYTES).", "request_too_large")
+        await response(scope, receive, send)
+
+
+# --- the app ---------------------------------------------------------------------------------------------
+def create_app(engine: Engine, warm: bool = True) -> FastAPI:
+    """The API app for ``engine``. ``warm`` loads the index and embedding model at startup."""
+    settings = engine.settings
+    token = settings.api_token
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm:
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(warm_up, engine)
+        yield
+
+    app = FastAPI(
+        title="paperchat API",
+        version="0.1.0",
+        description="Question answering over research-paper abstracts; every answer cites paper titles. "
+                    "OpenAI-compatible at /v1/chat/completions (model `paperchat`).",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    # Wraps everything mounted later too (the UI), but only checks paths under API_PREFIXES.
+    app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes, engine=engine)
+
+    bearer = HTTPBearer(auto_error=False, description="RAG_API_TOKEN, when the server sets one.")
+
+    def check_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if token and not (creds and hmac.compare_digest(creds.credentials.encode(), token.encode())):
+            raise _AuthError(401, "Missing or wrong bearer token: send `Authorization: Bearer <RAG_API_TOKEN>`.")
+
+    def check_write(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if not token:
+            raise _AuthError(403, "Ingest over HTTP is disabled because no API token is configured: "
+                                  "set RAG_API_TOKEN and send it as a bearer token.")
+        check_token(creds)
+
+    auth = [Depends(check_token)]
+
+    @app.exception_handler(_AuthError)
+    async def _auth_error(request: Request, exc: _AuthError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        kind = "authentication_error" if exc.status == 401 else "permission_error"
+        return error_response(engine, exc.status, str(exc), kind, headers=headers)
+
+    @app.exception_handler(RagError)
+    async def _rag_error(request: Request, exc: RagError):
+        status, kind = next((v for t, v in ERROR_STATUS.items() if isinstance(exc, t)), (400, "invalid_request_error"))
+        return error_response(engine, status, str(exc), kind, code=type(exc).__name__)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+        return error_response(engine, 422, "Invalid request: " + "; ".join(parts), "invalid_request_error")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        # FastAPI's own errors (unparsable body, unknown route, wrong method) in the same shape.
+        kind = "not_found" if exc.status_code == 404 else "invalid_request_error"
+        return error_response(engine, exc.status_code, str(exc.detail), kind, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.error("internal error on %s %s:\n%s", request.method, request.url.path,
+                  redact("".join(traceback.format_exception(exc)), _secrets(engine)))
+        return error_response(engine, 500, "Internal error; the server log has the details.", "server_error")
+
+    @app.get("/healthz", response_model=Health, dependencies=auth, responses=_errors(401, 503), tags=["meta"])
+    def healthz():
+        """Index facts; 503 when the index (e.g. a Chroma server) cannot be read."""
+        try:
+            stats = engine.stats()
+            mode = engine.resolve_mode()
+        except Exception as exc:  # any failure to read the index means "not ready"
+            message = str(exc) if isinstance(exc, RagError) else f"The index cannot be read ({type(exc).__name__})."
+            return error_response(engine, 503, message, "index_unavailable", code=type(exc).__name__)
+        return Health(status="ok", papers=stats["papers"], chunks=stats["chunks"], sources=stats["sources"],
+                      index=str(stats["index_dir"]), embed_model=stats["embed_model"], answer_mode=mode)
+
+    @app.get("/v1/models", response_model=ModelList, dependencies=auth, responses=_errors(401), tags=["openai"])
+    def models():
+        """``paperchat`` answers in the configured mode; ``paperchat-<mode>`` forces a mode."""
+        created = int(time.time())
+        ids = [MODEL_ID] + [f"{MODEL_ID}-{m}" for m in engine.available_modes() if m != "auto"]
+        return ModelList(data=[ModelCard(id=i, created=created) for i in ids])
+
+    @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=auth, tags=["openai"],
+              responses={**_errors(400, 401, 409, 413, 422, 503),
+                         200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE with stream=true"}})
+    def chat_completions(req: ChatRequest):
+        """OpenAI chat completion; earlier user/assistant messages are the conversation history."""
+        model, mode = _mode_for(req.model)
+        session, question = session_from_messages(engine, req.messages, k=req.k, filters=req.filters(), llm=mode)
+        stream = session.stream(question)
+        first = next(stream)  # errors about the question or the index surface here, before any byte is sent
+        cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if not req.stream:
+            answer = first if isinstance(first, Answer) else _last_answer(stream)
+            return ChatCompletion(id=cid, created=created, model=model,
+                                  choices=[Choice(message=AssistantMessage(content=answer.render()))],
+                                  citations=[c.title for c in answer.citations], refused=answer.refused,
+                                  notice=answer.notice)
+        return StreamingResponse(_sse(engine, first, stream, cid, created, model), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.post("/v1/search", response_model=SearchResponse, dependencies=auth, tags=["paperchat"],
+              responses=_errors(400, 401, 409, 413, 422, 503))
+    def search(req: SearchRequest):
+        """Ranked papers for a query (hybrid dense + BM25), without an answer."""
+        hits = engine.search(req.query, k=req.k, filters=req.filters())
+        return {"query": req.query, "hits": [h.to_dict(full=True) for h in hits]}
+
+    @app.post("/v1/ask", response_model=AskResponse, dependencies=auth, tags=["paperchat"],
+              responses=_errors(400, 401, 409, 413, 422, 503))
+    def ask(req: AskRequest):
+        """One question, one structured answer (the same JSON as ``rag ask --json``)."""
+        answer = engine.ask(req.question, k=req.k, filters=req.filters(), llm=req.llm)
+        data = answer.to_dict()
+        data["notice"] = redact(data["notice"], _secrets(engine))
+        return data
+
+    @app.post("/v1/ingest", response_model=IngestResponse, dependencies=[Depends(check_write)], tags=["paperchat"],
+              responses=_errors(400, 401, 403, 413, 422, 503))
+    def ingest(req: IngestRequest):
+        """Add new and changed papers from files or folders on the server (needs the API token)."""
+        return engine.ingest([Path(p) for p in req.paths], prune=req.prune).to_dict()
+
+    return app
+
+
+class _AuthError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _last_answer(stream: Iterator[str | Answer]) -> Answer:
+    answer = None
+    for item in stream:
+        if isinstance(item, Answer):
+            answer = item
+    assert answer is not None, "Engine.stream always ends with the Answer"
+    return answer
+
+
+def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], cid: str, created: int,
+         model: str) -> Iterator[str]:
+    """SSE chunks: role, text deltas, the Sources block, a final chunk with ``citations``, ``[DONE]``.
+
+    A failure after streaming began cannot change the status code any more, so it ends the answer
+    cleanly with a one-line note instead of cutting the connection.
+    """
+    yield _chunk(cid, created, model, {"role": "assistant", "content": ""})
+    streamed, answer, extra = "", None, {}
+    try:
+        item: str | Answer | None = first
+        while item is not None:
+            if isinstance(item, Answer):
+                answer = item
+            elif item:
+                streamed += item
+                yield _chunk(cid, created, model, {"content": item})
+            item = next(stream, None)
+    except Exception as exc:  # the service stays up; the client gets a clean end
+        if not isinstance(exc, RagError):
+            log.error("stream failed:\n%s", redact("".join(traceback.format_exception(exc)), _secrets(engine)))
+        note = str(exc) if isinstance(exc, RagError) else "the answer was interrupted by an internal error"
+        yield _chunk(cid, created, model, {"content": f"\n\n({redact(note, _secrets(engine))})"})
+    finally:
+        # A client that disconnects closes this generator: close the engine's too, so an LLM call
+        # (and the local model's one-generation-at-a-time lock) is released now, not at garbage collection.
+        close = getattr(stream, "close", None)
+        if close:
+            close()
+    if answer is not None:
+        if answer.text != streamed and answer.text.startswith(streamed):
+            yield _chunk(cid, created, model, {"content": answer.text[len(streamed):]})
+        tail = _sources_block(answer)
+        if tail:
+            yield _chunk(cid, created, model, {"content": tail})
+        extra = {"citations": [c.title for c in answer.citations], "refused": answer.refused,
+                 "notice": redact(answer.notice, _secrets(engine))}
+    yield _chunk(cid, created, model, {}, "stop", **extra)
+    yield "data: [DONE]\n\n"
+
+
+def warm_up(engine: Engine) -> None:
+    """Open the index, load BM25 and the embedding model, so the first request is not the slow one."""
+    try:
+        engine.store.count()
+        engine.bm25.retriever()
+        engine.embedder.embed_query("warm up")
+    except Exception as exc:  # a down Chroma server must not stop the API from starting (healthz says 503)
+        log.warning("warm-up incomplete: %s", redact(str(exc), _secrets(engine)))
+
+
+# --- serving ---------------------------------------------------------------------------------------------
+def default_port(engine: Engine) -> int:
+    """``rag api`` listens on RAG_PORT + 1 (7861): beside the UI's 7860, clear of Chroma's 8000."""
+    return engine.settings.port + 1
+
+
+def serve(engine: Engine, host: str | None = None, port: int | None = None) -> None:
+    """Run the API with uvicorn until interrupted (``rag api``)."""
+    import uvicorn
+
+    host = host or engine.settings.host
+    port = port or default_port(engine)
+    if not engine.settings.api_token and host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s without RAG_API_TOKEN: anyone who can reach it can query the index", host)
+    print(f"paperchat API on http://{host}:{port}/v1 (OpenAPI: http://{host}:{port}/docs)", flush=True)
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+
+
+class BackgroundServer:
+    """The API served by uvicorn in a daemon thread: for tests, benchmarks and embedding in a Python app."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = host, self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the API server did not start on {self.url}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

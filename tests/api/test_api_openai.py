@@ -1,0 +1,100 @@
+"""The real openai SDK against the running API: the engine works as an OpenAI "model"."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from rag import REFUSAL
+from rag.api import create_app
+from tests.api.support import engine_sharing_model
+
+TOWER = "Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs"
+TOWER_Q = "How does Tower+ balance translation quality with general chat ability?"
+
+
+@pytest.fixture(scope="module")
+def sdk(api_server):
+    return openai.OpenAI(base_url=api_server.url + "/v1", api_key="unused-without-RAG_API_TOKEN", max_retries=0)
+
+
+def test_models_lists_paperchat(sdk):
+    ids = [m.id for m in sdk.models.list()]
+    assert ids[0] == "paperchat"
+    assert "paperchat-extractive" in ids
+
+
+def test_completion_carries_answer_sources_and_citations(sdk):
+    reply = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": TOWER_Q}])
+    content = reply.choices[0].message.content
+    citations = reply.model_extra["citations"]
+    assert reply.object == "chat.completion" and reply.choices[0].finish_reason == "stop"
+    assert TOWER in citations
+    body, sources = content.split("\n\nSources:\n")
+    assert "[1]" in body
+    assert all(title in sources for title in citations), "every cited title is listed under Sources"
+
+
+def test_streaming_ends_with_citations_and_matches_the_plain_reply(sdk):
+    stream = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": TOWER_Q}],
+                                         stream=True)
+    chunks = list(stream)  # the SDK stops at `data: [DONE]`
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert TOWER in chunks[-1].model_extra["citations"]
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
+    plain = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": TOWER_Q}])
+    assert streamed == plain.choices[0].message.content
+
+
+def test_history_comes_from_the_messages_only(sdk):
+    follow_up = "which languages does it cover?"
+    with_history = sdk.chat.completions.create(model="paperchat", messages=[
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": TOWER_Q},
+        {"role": "assistant", "content": "Tower+ is trained in stages. [1]\n\nSources:\n[1] " + TOWER},
+        {"role": "user", "content": follow_up},
+    ])
+    assert TOWER in with_history.model_extra["citations"]
+    alone = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": follow_up}])
+    assert TOWER not in alone.model_extra["citations"], "the previous request's conversation must not leak in"
+
+
+def test_text_content_parts_are_accepted(sdk):
+    reply = sdk.chat.completions.create(model="paperchat-extractive", messages=[
+        {"role": "user", "content": [{"type": "text", "text": TOWER_Q}]}])
+    assert reply.model == "paperchat-extractive"
+    assert TOWER in reply.model_extra["citations"]
+
+
+def test_refusal_has_no_sources_and_no_citations(engine, corpus_index):
+    # A threshold no evidence reaches makes every answer a refusal, whatever the calibration is.
+    strict = engine_sharing_model(engine, corpus_index, refusal_threshold=1.01)
+    with TestClient(create_app(strict, warm=False)) as http:
+        sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="x", http_client=http, max_retries=0)
+        reply = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": TOWER_Q}])
+    assert reply.model_extra["refused"] is True
+    assert reply.choices[0].message.content == REFUSAL
+    assert reply.model_extra["citations"] == []
+
+
+@pytest.mark.parametrize("content", ["", "   \n\t"])
+def test_empty_question_is_a_400_with_one_line(sdk, content):
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": content}])
+    assert info.value.status_code == 400
+    assert info.value.body["message"] == "The question is empty: type a question about the indexed papers."
+
+
+def test_last_message_must_be_the_users(sdk):
+    with pytest.raises(openai.BadRequestError, match="last message must come from the user"):
+        sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": TOWER_Q},
+                                                                 {"role": "assistant", "content": "ok"}])
+
+
+def test_wrong_token_is_rejected_by_the_sdk(token_client):
+    locked = openai.OpenAI(base_url="http://testserver/v1", api_key="wrong", http_client=token_client, max_retries=0)
+    with pytest.raises(openai.AuthenticationError, match="bearer token"):
+        locked.models.list()
