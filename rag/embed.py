@@ -38,6 +38,7 @@ WINDOW_TOKENS = 256
 _SMALL_BATCH = 64
 #: Query vectors kept (insertion order, oldest dropped first); 384 floats each.
 _QUERY_CACHE = 512
+_SENTENCE_CACHE = 20_000
 
 
 def resolve_model_path(name: str) -> Path:
@@ -174,6 +175,7 @@ class Embedder:
         self.path = resolve_model_path(settings.embed_model)
         self._backend_lock = threading.Lock()
         self._query_cache: dict[str, list[float]] = {}
+        self._sentence_cache: dict[str, object] = {}  # sentence -> float32 vector (numpy), oldest first
 
     @cached_property
     def tokenizer(self):
@@ -251,6 +253,29 @@ class Embedder:
         if backend == "onnx" and (len(texts) <= _SMALL_BATCH or self.settings.embed_backend == "onnx"):
             return self.onnx.encode(texts, self.settings.embed_batch_size)
         return self.model.get_text_embedding_batch(texts)
+
+    def embed_sentences(self, texts: list[str]):
+        """Vectors (a float32 numpy matrix) for abstract sentences, cached across answers.
+
+        Every extractive answer, refusal check and support check embeds the sentences of its
+        sources' abstracts (~50 for k=5, ~0.8 s of CPU on 2 cores); the same papers come back for
+        many questions, so after warm-up most answers embed nothing but the question. Bounded at
+        ``_SENTENCE_CACHE`` entries (1.5 KB each).
+        """
+        import numpy as np
+
+        with self._backend_lock:
+            found = {t: self._sentence_cache.get(t) for t in texts}
+        missing = [t for t, vec in found.items() if vec is None]
+        if missing:
+            fresh = np.asarray(self.embed_texts(missing), dtype=np.float32)
+            with self._backend_lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    found[text] = vec
+                    if len(self._sentence_cache) >= _SENTENCE_CACHE:
+                        self._sentence_cache.pop(next(iter(self._sentence_cache)))
+                    self._sentence_cache[text] = vec
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
     def embed_query(self, text: str) -> list[float]:
         """Query vector; repeated queries (UI re-runs, eval comparisons, chat retries) come from a small cache."""

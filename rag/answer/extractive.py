@@ -38,11 +38,12 @@ def score_sentences(question: str, hits: list[Hit], embedder: Embedder) -> list[
     pairs = [(i, s) for i, h in enumerate(hits, start=1) for s in split_sentences(h.abstract or h.snippet)]
     if not pairs:
         return []
-    vectors = embedder.embed_texts([question] + [s for _, s in pairs])
-    q = vectors[0]
+    import numpy as np
+
+    q = np.asarray(embedder.embed_query(question), dtype=np.float32)
+    cosines = embedder.embed_sentences([s for _, s in pairs]) @ q  # unit vectors: dot = cosine
     out = []
-    for (i, sentence), v in zip(pairs, vectors[1:], strict=True):
-        cos = float(sum(a * b for a, b in zip(q, v, strict=True)))
+    for (i, sentence), cos in zip(pairs, cosines.tolist(), strict=True):
         paper = hits[i - 1].dense or cos
         out.append(Scored(i, sentence, (1 - PAPER_WEIGHT) * cos + PAPER_WEIGHT * paper, cos))
     return out

@@ -60,7 +60,8 @@ class SupportChecker:
         # Titles (the first item) are not support: "<title> [1]" or "X is <title>" says nothing the
         # abstract backs. They still count for grounding names (see grounded()).
         flat = [(n, s) for n, sentences in self.evidence.items() for s in sentences[1:]]
-        vectors = self.embedder.embed_texts([s for _, s in flat]) if flat else []
+        # evidence sentences are abstract sentences: the embedder's cache usually has them already
+        vectors = self.embedder.embed_sentences([s for _, s in flat]).tolist() if flat else []
         out: dict[int, list[list[float]]] = {n: [] for n in self.evidence}
         for (n, _), v in zip(flat, vectors, strict=True):
             out[n].append(v)
