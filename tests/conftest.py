@@ -54,3 +54,24 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def api_server(engine):
+    """The HTTP API (no token, extractive) served by uvicorn in a thread, as `rag api` would; shared by
+    the API and reliability tests (the openai SDK and the load clients talk to it over real HTTP)."""
+    from rag.api import BackgroundServer, create_app
+
+    with BackgroundServer(create_app(engine)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def client(engine):
+    """In-process client of the same API, for status codes and bodies."""
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_app
+
+    with TestClient(create_app(engine)) as c:
+        yield c

@@ -1,4 +1,4 @@
-"""API fixtures: one uvicorn server per session on the shared bundled-corpus index (extractive mode)."""
+"""API fixtures beyond the shared `api_server` and `client` (tests/conftest.py): a token-protected app."""
 
 from __future__ import annotations
 
@@ -6,22 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag import Engine
-from rag.api import BackgroundServer, create_app
+from rag.api import create_app
 from tests.api.support import TOKEN
-
-
-@pytest.fixture(scope="session")
-def api_server(engine):
-    """The API without a token, served over real HTTP (the openai SDK talks to it)."""
-    with BackgroundServer(create_app(engine)) as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def client(engine):
-    """In-process client of the same app, for status codes and bodies."""
-    with TestClient(create_app(engine)) as c:
-        yield c
 
 
 @pytest.fixture(scope="session")

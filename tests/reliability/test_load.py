@@ -12,8 +12,8 @@ from __future__ import annotations
 from eval.load_bench import run_load
 
 
-def test_sixteen_clients_ten_questions_each(load_server):
-    result = run_load(load_server.url, clients=16, questions=10, k=2)
+def test_sixteen_clients_ten_questions_each(api_server):
+    result = run_load(api_server.url, clients=16, questions=10, k=2)
     print(result.summary())  # throughput and p95 in the -s / CI log
     assert result.errors == []
     assert len(result.latencies) == 160 and result.statuses == {200: 160}
