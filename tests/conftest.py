@@ -12,7 +12,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 for _key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # tests choose their backend explicitly
     os.environ.pop(_key, None)
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
 from rag import Engine, Settings  # noqa: E402
+
+# CI replays the same examples every run (a red CI must be reproducible); developers explore new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "corpus"

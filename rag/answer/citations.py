@@ -38,6 +38,10 @@ def map_citations(text: str, sources: list[Hit]) -> Mapped:
         return "".join(f"[{n}]" for n in dict.fromkeys(kept))
 
     cleaned = _MARKER.sub(fix, text)
+    # Removing an invalid marker can join its neighbours into a new one ("[0[0]]" -> "[0]"): repeat
+    # until nothing changes (valid markers are stable, so this ends).
+    while (again := _MARKER.sub(fix, cleaned)) != cleaned:
+        cleaned = again
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
     by_sentence, unsupported = [], []
     for sentence in (s.strip() for s in re.split(r"[\x00\n]+", _SENTENCE_END.sub("\\1\x00", cleaned))):

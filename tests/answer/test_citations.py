@@ -38,3 +38,10 @@ def test_markers_after_the_full_stop_belong_to_the_sentence_before_them():
     mapped = map_citations("Tower+ balances translation and chat ability. [1] It is a suite of models at three scales. [1]",
                            hits(1))
     assert mapped.unsupported == [] and [n for _, n in mapped.by_sentence] == [[1], [1]]
+
+
+def test_removing_an_invalid_marker_cannot_form_a_new_one():
+    """Found by hypothesis: dropping the inner "[0]" of "[0[0]]" used to leave a new "[0]"."""
+    from rag.answer.citations import map_citations
+
+    assert "[" not in map_citations("Claim [0[0]].", []).text
