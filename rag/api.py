@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.engine import ChatSession, Engine
 from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, LLMUnavailable, RagError
-from rag.types import Answer, Filters
+from rag.types import Answer, Filters, final_answer
 
 log = logging.getLogger("rag.api")
 
@@ -455,7 +455,7 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
         first = next(stream)  # errors about the question or the index surface here, before any byte is sent
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if not req.stream:
-            answer = first if isinstance(first, Answer) else _last_answer(stream)
+            answer = first if isinstance(first, Answer) else final_answer(stream)
             return ChatCompletion(id=cid, created=created, model=model,
                                   choices=[Choice(message=AssistantMessage(content=answer.render()))],
                                   citations=[c.title for c in answer.citations], refused=answer.refused,
@@ -492,15 +492,6 @@ class _AuthError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def _last_answer(stream: Iterator[str | Answer]) -> Answer:
-    answer = None
-    for item in stream:
-        if isinstance(item, Answer):
-            answer = item
-    assert answer is not None, "Engine.stream always ends with the Answer"
-    return answer
 
 
 def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], cid: str, created: int,

@@ -19,7 +19,7 @@ from rag.answer.citations import map_citations
 from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
 from rag.errors import BadQuestion, EmptyIndex
 from rag.refusal import evidence_score
-from rag.types import Answer, Filters, Hit, IngestReport
+from rag.types import Answer, Filters, Hit, IngestReport, final_answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -124,12 +124,7 @@ class Engine:
             llm: LLMMode | None = None, history: list[tuple[str, str]] | None = None,
             retriever: RetrieverMode | None = None) -> Answer:
         """Retrieve, answer and cite. Always returns an Answer (refusals and fallbacks included)."""
-        answer = None
-        for item in self.stream(question, k=k, filters=filters, llm=llm, history=history, retriever=retriever):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return final_answer(self.stream(question, k=k, filters=filters, llm=llm, history=history, retriever=retriever))
 
     def stream(self, question: str, k: int | None = None, filters: Filters | None = None,
                llm: LLMMode | None = None, history: list[tuple[str, str]] | None = None,
@@ -204,9 +199,4 @@ class ChatSession:
             self.history.append((answer.standalone_question or clean, answer.text))
 
     def ask(self, question: str, **overrides) -> Answer:
-        answer = None
-        for item in self.stream(question, **overrides):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return final_answer(self.stream(question, **overrides))

@@ -6,6 +6,7 @@ and eval harness serialise the same objects with ``to_dict``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -131,6 +132,20 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def final_answer(stream: Iterable[str | Answer]) -> Answer:
+    """Drain an answer stream (text deltas, then the Answer) and return the Answer.
+
+    Every non-streaming caller (Engine.ask, ChatSession.ask, the HTTP API) needs exactly this.
+    """
+    answer = None
+    for item in stream:
+        if isinstance(item, Answer):
+            answer = item
+    if answer is None:
+        raise RuntimeError("an answer stream ended without its Answer")
+    return answer
 
 
 def as_dict(obj) -> dict:
