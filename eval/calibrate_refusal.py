@@ -6,9 +6,12 @@ the evidence features the gate could use. It then prints, for the gate's feature
 <= --max-frr while refusing the most unanswerable questions, plus a two-fold split (tune on the
 even-numbered questions, check on the odd ones and vice versa) so over-fitting shows. With
 ``--table`` it prints threshold vs refusal accuracy vs false refusal rate for the gate feature.
-``--compose`` sweeps the extractive composer's parameters for citation precision/recall.
+``--coverage`` prints the answerability threshold (:mod:`rag.answerable`) against refusal accuracy and
+false refusals for the whole gate (both checks, the similarity threshold as configured): the table
+DEFAULT_COVERAGE in rag/refusal.py was chosen from. ``--compose`` sweeps the extractive composer's
+parameters for citation precision/recall.
 
-    RAG_INDEX_DIR=.rag/index python eval/calibrate_refusal.py --dataset eval/datasets/dev.jsonl --table --compose
+    RAG_INDEX_DIR=.rag/index python eval/calibrate_refusal.py --dataset eval/datasets/dev.jsonl --table --coverage
 
 Numbers are written to stdout only; copy the chosen threshold into rag/refusal.py DEFAULT_THRESHOLD.
 """
@@ -27,7 +30,7 @@ from rag.answer import extractive
 from rag.evaluation.dataset import load_dataset
 from rag.evaluation.metrics import citation_precision, citation_recall, mean
 from rag.ingest.text import normalize_title
-from rag.refusal import evidence_score
+from rag.refusal import Gate, evidence_score
 
 FEATURES = {
     "gate (evidence_score)": lambda q, hits, scored: evidence_score(hits, scored, q),
@@ -65,6 +68,18 @@ def choose(rows: list[dict], feature: str, max_frr: float) -> tuple[float, float
     return best
 
 
+def coverage_table(engine: Engine, rows: list[dict]) -> None:
+    """Refusal accuracy / false refusals of the whole gate for a range of answerability thresholds."""
+    print(f"\nwhole gate (similarity threshold {engine.settings.refusal_threshold}) vs answerability threshold")
+    print(f"{'coverage':>9} {'refusal acc':>11} {'false ref.':>10}")
+    for t in [x / 100 for x in range(0, 101, 10)]:
+        gate = Gate(engine.embedder, engine.bm25, engine.settings.refusal_threshold, t)
+        refused = [(r["item"].answerable, gate.decide(r["item"].question, r["hits"], r["scored"]).refuse) for r in rows]
+        una = [ref for answerable, ref in refused if not answerable]
+        ans = [ref for answerable, ref in refused if answerable]
+        print(f"{t:>9.2f} {mean([float(x) for x in una]):>11.3f} {mean([float(x) for x in ans]):>10.3f}")
+
+
 def compose_sweep(rows: list[dict]) -> None:
     answerable = [r for r in rows if r["item"].answerable and r["scored"]]
     print("\nExtractive compose() sweep over answerable questions (gate not applied):")
@@ -86,6 +101,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--max-frr", type=float, default=0.05, help="Largest acceptable false refusal rate.")
     parser.add_argument("--table", action="store_true", help="Print threshold vs accuracy vs false refusals.")
+    parser.add_argument("--coverage", action="store_true", help="Sweep the answerability threshold (whole gate).")
     parser.add_argument("--compose", action="store_true", help="Also sweep extractive compose() parameters.")
     args = parser.parse_args()
 
@@ -110,6 +126,8 @@ def main() -> None:
         for t in [x / 100 for x in range(20, 71, 2)]:
             acc, frr = rates(rows, feature, t)
             print(f"{t:>9.2f} {acc:>11.3f} {frr:>10.3f}")
+    if args.coverage:
+        coverage_table(engine, rows)
     if args.compose:
         compose_sweep(rows)
 

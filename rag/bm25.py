@@ -7,7 +7,9 @@ server, is detected as stale and rebuilt from Chroma instead of answering from o
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -96,6 +98,28 @@ class BM25Index:
                 return
         self.retriever()
 
+    def corrections(self, query: str) -> list[str]:
+        """Corpus words for the query's long words that the corpus never uses: "MosiacBERT" -> mosaicbert.
+
+        BM25 scores a misspelled name zero, and title look-ups are where users misspell ("EfficentSAM").
+        The candidates are the index's own vocabulary stems of similar length and the same first letter,
+        so the look-up stays cheap on a large vocabulary; difflib's ratio >= 0.85 allows about one edit
+        in a 7-10 letter word.
+        """
+        retriever = self.retriever()
+        if retriever is None:
+            return []
+        vocab = retriever.bm25.vocab_dict
+        stem = retriever.stemmer.stemWord if retriever.stemmer is not None else (lambda w: w)
+        fixes = []
+        for word in re.findall(r"\w{6,}", query.casefold()):
+            stemmed = stem(word)
+            if stemmed in vocab or word in vocab:
+                continue
+            pool = [v for v in vocab if v[:1] == word[:1] and abs(len(v) - len(stemmed)) <= 2]
+            fixes += difflib.get_close_matches(stemmed, pool, n=1, cutoff=0.85)
+        return fixes
+
     def search(self, query: str, k: int) -> list[tuple[str, str, dict, float]]:
         """(chunk id, text, metadata, score) for the top ``k`` chunks with a positive score."""
         retriever = self.retriever()
@@ -103,11 +127,34 @@ class BM25Index:
             return []
         from llama_index.core.schema import QueryBundle
 
+        fixes = self.corrections(query)
+        if fixes:
+            query = f"{query} {' '.join(fixes)}"
+
         n_docs = int(retriever.bm25.scores.get("num_docs", 0))
         with self._query_lock:
             retriever.similarity_top_k = max(1, min(k, n_docs))
             hits = retriever.retrieve(QueryBundle(query))
         return [(h.node.node_id, h.node.get_content(), h.node.metadata, float(h.score)) for h in hits if h.score > 0]
+
+
+    def doc_freq(self):
+        """(stem -> number of chunks containing it, number of chunks), read from the BM25 index itself.
+
+        bm25s keeps one sparse column per vocabulary stem, so a stem's document frequency is its column
+        length: the answerability check gets corpus IDF weights without a second pass over the text.
+        """
+        retriever = self.retriever()
+        if retriever is None:
+            return (lambda _stem: 0), 0
+        scores = retriever.bm25.scores
+        indptr, vocab = scores["indptr"], retriever.bm25.vocab_dict
+
+        def lookup(stem: str) -> int:
+            i = vocab.get(stem)
+            return 0 if i is None else int(indptr[i + 1] - indptr[i])
+
+        return lookup, int(scores.get("num_docs", 0))
 
 
 def _slim(meta: dict) -> dict:

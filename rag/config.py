@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rag.refusal import DEFAULT_THRESHOLD
+from rag.refusal import DEFAULT_COVERAGE, DEFAULT_THRESHOLD
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     # Calibrated on eval/datasets/dev.jsonl; see rag/refusal.py for how it was chosen.
     refusal_threshold: float = Field(DEFAULT_THRESHOLD, description="Evidence score below which we refuse.")
+    answerable_threshold: float = Field(DEFAULT_COVERAGE, ge=0, le=1, description=(
+        "Share of the question's specific terms (names, asked-for attribute) one retrieved abstract must "
+        "contain; below it we refuse. 0 turns the check off."))
 
     # --- answering --------------------------------------------------------------------------
     llm: LLMMode = "auto"

@@ -18,7 +18,6 @@ from rag.answer import extractive
 from rag.answer.citations import map_citations
 from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
 from rag.errors import BadQuestion, EmptyIndex
-from rag.refusal import evidence_score
 from rag.types import Answer, Filters, Hit, IngestReport, final_answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -57,6 +56,12 @@ class Engine:
         from rag.bm25 import BM25Index
 
         return BM25Index(self.settings, self.store)
+
+    @cached_property
+    def gate(self):
+        from rag.refusal import Gate
+
+        return Gate(self.embedder, self.bm25, self.settings.refusal_threshold, self.settings.answerable_threshold)
 
     @cached_property
     def retriever(self):
@@ -139,7 +144,7 @@ class Engine:
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
         t1 = time.perf_counter()
         scored = extractive.score_sentences(query, hits, self.embedder) if hits else []
-        if not hits or evidence_score(hits, scored, query) < self.settings.refusal_threshold:
+        if self.gate.decide(query, hits, scored).refuse:
             answer.text, answer.refused = REFUSAL, True
             answer.mode = mode
             yield answer.text
@@ -155,7 +160,11 @@ class Engine:
 
     def _extractive(self, answer: Answer, scored: list) -> Iterator[str]:
         """Fill ``answer`` with the extractive composition; yields the text once."""
-        picked = extractive.compose(scored)
+        from rag.answerable import named_sources
+
+        # A question that names a paper ("What is HuBERT?") is answered from the papers it names.
+        named = named_sources(answer.standalone_question or answer.question, answer.sources)
+        picked = extractive.compose([s for s in scored if s.source in named] if named else scored)
         mapped = map_citations(extractive.render(picked), answer.sources)
         answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
         answer.model = answer.model or "extractive"

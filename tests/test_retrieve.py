@@ -52,3 +52,17 @@ def test_date_range_is_inclusive(engine):
 def test_empty_index_is_a_clear_error(tmp_path):
     with pytest.raises(EmptyIndex, match="rag ingest"):
         Engine(make_settings(tmp_path / "empty")).search("anything")
+
+
+@pytest.mark.parametrize(("query", "title_start"), [
+    ("What does the MosiacBERT paper propose?", "MosaicBERT:"),
+    ("EfficentSAM", "EfficientSAM:"),
+    ("olmo 2 furius", "2 OLMo 2 Furious"),
+])
+def test_misspelled_names_are_corrected_and_ranked_first(engine, query, title_start):
+    assert engine.search(query)[0].title.startswith(title_start)
+
+
+def test_spelling_correction_leaves_known_words_alone(engine):
+    assert engine.bm25.corrections("How does Tower+ balance translation quality with general chat ability?") == []
+    assert engine.bm25.corrections("What does the MosiacBERT paper propose?") == ["mosaicbert"]

@@ -1,0 +1,118 @@
+"""The answerability check's rules: what a question asks for, and how an abstract is found to mention it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answerable import PaperText, best_coverage, coverage, is_identifier, named_sources, parse_ask
+from rag.types import Hit
+
+
+def paper(title: str, abstract: str) -> Hit:
+    return Hit(paper_id=title[:8], title=title, score=1.0, snippet=abstract[:80], abstract=abstract)
+
+
+def flat_idf(_word: str) -> float:
+    return 1.0
+
+
+def no_similarity(words: list[str], _vocabulary: list[str]) -> list[float]:
+    return [0.0] * len(words)
+
+
+TOWER = paper("Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs",
+              "We develop models at multiple scales: 2B, 9B, and 72B. Tower+ is strong at translation and chat.")
+
+
+@pytest.mark.parametrize(("question", "names", "attributes", "counts"), [
+    ("What COMET score does Tower+ 72B get on WMT24?", ["COMET", "Tower+", "72B", "WMT24"], ["score"], False),
+    ("How many GPUs were used to train the OLMo 2 13B model?", ["GPUs", "OLMo", "13B"], ["GPUs"][:0], True),
+    ("What exact vocabulary size does MosaicBERT use?", ["MosaicBERT"], ["exact", "vocabulary", "size"], False),
+    ("Which optimizer and beta values were used to train YuLan-Mini?", ["YuLan-Mini"], ["optimizer", "beta", "values"],
+     False),
+])
+def test_parse_ask_finds_names_and_the_asked_for_attribute(question, names, attributes, counts):
+    ask = parse_ask(question)
+    assert ask.names == names
+    assert ask.attributes == attributes
+    assert ask.counts is counts
+
+
+def test_capitalised_words_count_only_in_value_questions():
+    # a paraphrase's geography is not a name the abstract must repeat...
+    assert parse_ask("Is there work on transcribing recordings from northern Japan?").names == []
+    # ...but in a value question it is what is asked about
+    assert "Chinchilla" in parse_ask("According to the Chinchilla paper, what is the optimal number of tokens?").names
+
+
+def test_identifiers():
+    assert all(map(is_identifier, ["GPT-4", "CLIP-style", "WMT24", "MosaicBERT", "72B", "pass@1"]))
+    assert not any(map(is_identifier, ["Chinchilla", "Japan", "non-English"]))
+
+
+@pytest.mark.parametrize(("name", "abstract"), [
+    ("EHR", "Models trained on electronic health records beat general ones."),  # acronym spelled out
+    ("CLIP-style", "We pretrain CLIP on image-text pairs."),  # the named part
+    ("MosaicBERT-Base", "MosaicBERT base reaches 79.6 on GLUE."),
+    ("7B", "A 7 billion parameter model."),
+    ("tulu3", "We release TÜLU 3, a family of post-trained models."),  # accents, letter-digit split
+    ("MosiacBERT", "MosaicBERT is a fast BERT."),  # a typo in a long name
+    ("URL", "Prepending URLs speeds up training."),  # stem
+])
+def test_names_match_the_ways_abstracts_write_them(name, abstract):
+    assert PaperText(paper("A title", abstract)).has_name(name)
+
+
+@pytest.mark.parametrize(("name", "abstract"), [
+    ("GPT-4", "We compare with GPT-3 on 4 tasks."),  # a version is not its parts
+    ("LoRA", "We adapt the model in a 4-bit QLoRA setting."),
+    ("512x512", "We train at 256×256 resolution."),
+    ("WMT24", "We evaluate on WMT23."),
+])
+def test_names_do_not_match_near_misses(name, abstract):
+    assert not PaperText(paper("A title", abstract)).has_name(name)
+
+
+def test_a_missing_metric_lowers_coverage_below_the_default_threshold():
+    ask = parse_ask("What COMET score does Tower+ 72B get on WMT24?")
+    assert coverage(ask, PaperText(TOWER), flat_idf, no_similarity) < 0.9
+    answerable = parse_ask("Which scales does Tower+ come in besides 72B?")
+    assert coverage(answerable, PaperText(TOWER), flat_idf, no_similarity) == 1.0
+
+
+def test_attribute_words_match_by_word_similarity():
+    ask = parse_ask("Which languages does Tower+ cover?")
+    seen: list[tuple[list[str], list[str]]] = []
+
+    def similar(words, vocabulary):
+        seen.append((words, vocabulary))
+        return [0.7 if w == "languages" and "multilingual" in vocabulary else 0.0 for w in words]
+
+    hit = paper("Tower+", "Tower+ covers 22 multilingual settings.")
+    assert coverage(ask, PaperText(hit), flat_idf, similar) == 1.0
+    assert seen and seen[0][0] == ["languages"]
+
+
+def test_count_questions_need_a_number_next_to_the_attribute():
+    hit = paper("Tower+", "Tower+ supports many languages. It was trained in 2024 on 10 GPUs.")
+    assert coverage(parse_ask("How many languages does Tower+ support?"), PaperText(hit), flat_idf, no_similarity) <= 0.5
+    assert coverage(parse_ask("How many GPUs trained Tower+?"), PaperText(hit), flat_idf, no_similarity) == 1.0
+
+
+def test_when_questions_need_a_date():
+    undated = paper("Llama 3 notes", "Llama 3 is released to the public with open weights.")
+    dated = paper("Llama 3 notes", "Llama 3 was released in April 2024.")
+    ask = "When was Llama 3 released to the public?"
+    assert best_coverage(ask, [undated], flat_idf, no_similarity)[0] <= 0.5
+    assert best_coverage(ask, [dated], flat_idf, no_similarity)[0] == 1.0
+
+
+def test_questions_that_name_nothing_specific_are_left_to_the_similarity_gate():
+    assert best_coverage("Is there work on learning from bird sounds?", [TOWER], flat_idf, no_similarity)[0] == 1.0
+
+
+def test_named_sources_keeps_the_papers_a_question_names():
+    hubert = paper("HuBERT: Self-Supervised Speech Representation Learning", "HuBERT learns speech units.")
+    other = paper("Language models reflect ideology", "We study LLM ideology.")
+    assert named_sources("What is HuBERT?", [other, hubert]) == {2}
+    assert named_sources("Is there work on speech?", [other, hubert]) == set()

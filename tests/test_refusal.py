@@ -1,0 +1,55 @@
+"""The refusal gate on the bundled corpus: near-miss questions are refused, answerable ones are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import REFUSAL
+from rag.refusal import Gate
+
+TOWER = "Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs"
+
+
+@pytest.mark.parametrize("question", [
+    "What COMET score does Tower+ 72B get on WMT24?",  # the abstract has no COMET, no WMT24
+    "How many GPUs were used to train the OLMo 2 13B model?",
+    "What pass@1 does the instruction-tuned CodeT5+ 16B get on HumanEval?",
+    "What Dice score does Swin-UMamba get on the AbdomenMRI dataset?",
+])
+def test_questions_about_a_detail_no_abstract_states_are_refused(engine, question):
+    answer = engine.ask(question)
+    assert answer.refused and answer.text == REFUSAL and not answer.citations
+    assert answer.sources, "the retrieved papers are still shown"
+
+
+@pytest.mark.parametrize(("question", "title"), [
+    ("How does Tower+ balance translation quality with general chat ability?", TOWER),
+    ("At which scales are the Tower+ models released?", TOWER),
+    ("Which ERNIE models are described in the collection?", None),  # far from any sentence, but names ERNIE
+    ("What is HuBERT?", "HuBERT: Self-Supervised Speech Representation Learning by Masked Prediction of Hidden Units"),
+])
+def test_answerable_questions_are_answered(engine, question, title):
+    answer = engine.ask(question)
+    assert not answer.refused, answer.text
+    if title:
+        assert title in [c.title for c in answer.citations]
+
+
+def test_a_named_paper_is_the_only_one_cited(engine):
+    answer = engine.ask("Summarize the DINOv2 paper.")
+    assert [c.title for c in answer.citations] and all("DINOv2" in c.title for c in answer.citations)
+
+
+def test_the_answerability_check_can_be_turned_off(engine):
+    question = "What COMET score does Tower+ 72B get on WMT24?"
+    strict = engine.gate.decide(question, *_evidence(engine, question))
+    assert strict.refuse and strict.coverage < engine.settings.answerable_threshold
+    lenient = Gate(engine.embedder, engine.bm25, threshold=0.0, coverage_threshold=0.0)
+    assert not lenient.decide(question, *_evidence(engine, question)).refuse
+
+
+def _evidence(engine, question):
+    from rag.answer import extractive
+
+    hits = engine.search(question)
+    return hits, extractive.score_sentences(question, hits, engine.embedder)
