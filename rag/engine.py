@@ -139,6 +139,10 @@ class Engine:
         question = self.clean_question(question)
         query = standalone or question
         mode = self.resolve_mode(llm)
+        if "_sentence_warmup" not in self.__dict__:  # once: persist abstract-sentence vectors (rag.embed)
+            from rag.embed import warm_index_sentences
+
+            self.__dict__["_sentence_warmup"] = warm_index_sentences(self)
         hits = self.search(query, k=k or self.settings.top_k, filters=filters, retriever=retriever)
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)

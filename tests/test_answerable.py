@@ -68,6 +68,7 @@ def test_names_match_the_ways_abstracts_write_them(name, abstract):
     ("LoRA", "We adapt the model in a 4-bit QLoRA setting."),
     ("512x512", "We train at 256×256 resolution."),
     ("WMT24", "We evaluate on WMT23."),
+    ("CodeT5+", "CodeT5 is an identifier-aware encoder-decoder."),  # a version is not a typo
 ])
 def test_names_do_not_match_near_misses(name, abstract):
     assert not PaperText(paper("A title", abstract)).has_name(name)
@@ -116,3 +117,8 @@ def test_named_sources_keeps_the_papers_a_question_names():
     other = paper("Language models reflect ideology", "We study LLM ideology.")
     assert named_sources("What is HuBERT?", [other, hubert]) == {2}
     assert named_sources("Is there work on speech?", [other, hubert]) == set()
+
+
+def test_sentence_starts_and_question_words_are_not_names():
+    ask = parse_ask("What is the paper 'GLAP: General contrastive audio-text pretraining' about? What results does it report?")
+    assert ask.names == ["GLAP"]

@@ -42,7 +42,7 @@ def ungrounded_terms(sentence: str, text: str) -> list[str]:
     return missing
 
 
-def _dot(a: list[float], b: list[float]) -> float:
+def dot(a: list[float], b: list[float]) -> float:
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 
@@ -70,7 +70,7 @@ class SupportChecker:
     def support(self, sentence: str) -> tuple[dict[int, float], list[float]]:
         """Per-source support of ``sentence`` and its vector."""
         vector = self.embedder.embed_texts([sentence])[0]
-        return {n: max((_dot(vector, v) for v in vs), default=0.0) for n, vs in self._vectors.items()}, vector
+        return {n: max((dot(vector, v) for v in vs), default=0.0) for n, vs in self._vectors.items()}, vector
 
     def grounded(self, sentence: str, sources: list[int]) -> bool:
         """True when every number and name of ``sentence`` occurs in those sources' evidence or the question."""
@@ -88,7 +88,7 @@ class SupportChecker:
         return sentence.rstrip().endswith("?")
 
     def is_duplicate(self, vector: list[float]) -> bool:
-        return any(_dot(vector, v) >= DUPLICATE for v in self._kept)
+        return any(dot(vector, v) >= DUPLICATE for v in self._kept)
 
     def remember(self, vector: list[float]) -> None:
         self._kept.append(vector)

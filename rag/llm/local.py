@@ -44,6 +44,17 @@ def disable_extra_buffer_types() -> None:
         lib.llama_model_default_params = patched
 
 
+def default_threads() -> int:
+    """llama.cpp threads when RAG_LOCAL_THREADS is 0: half the logical CPUs, at least one.
+
+    Measured on the 2-vCPU dev VMs (README, "Local-mode latency"): one thread decodes SmolLM2-135M at
+    ~50 tok/s, two threads at ~27 tok/s (the vCPUs behave like SMT siblings, and llama.cpp's spinning
+    thread barrier loses whenever the other vCPU is busy); prefill runs at ~280 tok/s either way.
+    Leaving a CPU free also lets the ONNX embedder and the web server run beside generation.
+    """
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def model_label(path: Path) -> str:
     """``SmolLM2-135M-Instruct.Q4_1.gguf`` -> ``SmolLM2-135M-Instruct (local)``."""
     return f"{path.name.split('.')[0]} (local)"
@@ -71,9 +82,9 @@ class LocalBackend:
                 disable_extra_buffer_types()
                 # tiktoken (used for the budget) and the model's own tokenizer disagree by ~30%; leave room.
                 n_ctx = min(8192, int(self.settings.context_tokens * 1.4) + self.settings.llm_max_tokens + 64)
+                threads = self.settings.local_threads or default_threads()
                 self._llama = llama_cpp.Llama(
-                    model_path=str(self.path), n_ctx=n_ctx, n_threads=self.settings.local_threads or os.cpu_count(),
-                    verbose=False,
+                    model_path=str(self.path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False,
                 )
             except Exception as exc:  # missing library, unreadable file, out of memory
                 raise LLMCallError("load", f"{type(exc).__name__}: {exc}") from exc

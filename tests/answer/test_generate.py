@@ -36,6 +36,20 @@ class Scripted:
             yield self.reply[i:i + 7]
 
 
+@pytest.fixture(autouse=True)
+def no_quoted_lead(request, monkeypatch):
+    """The verification tests script the whole answer; tests of the quoted lead ask for it (``lead``)."""
+    from rag.answer import generate as gen
+
+    if "lead" not in request.fixturenames:
+        monkeypatch.setattr(gen, "QUOTE_LEAD", {True: False, False: False})
+
+
+@pytest.fixture
+def lead():
+    """Marker fixture: keep small models' quoted lead (generate.QUOTE_LEAD) on."""
+
+
 @pytest.fixture(scope="module")
 def tower(engine):
     hits = engine.search(TOWER_Q, k=5)
@@ -144,3 +158,102 @@ def test_tiny_context_budget_keeps_the_top_source(engine, tower, corpus_index):
 def test_split_stream_keeps_markers_with_their_sentence_across_deltas():
     pieces = ["First one is here.", " [", "1]", " Second one [2]. ", "Third\n", "fourth"]
     assert list(split_stream(pieces)) == ["First one is here. [1]", "Second one [2].", "Third", "fourth"]
+
+
+class Paced(Scripted):
+    """Streams its reply one sentence-sized piece at a time, ``pause`` seconds apart; records what it gave."""
+
+    def __init__(self, pieces: list[str], pause: float = 0.0) -> None:
+        super().__init__("".join(pieces))
+        self.pieces, self.pause, self.given = pieces, pause, 0
+
+    def stream(self, messages, **kwargs):
+        self.calls += 1
+        for piece in self.pieces:
+            self.given += 1
+            yield piece
+            time.sleep(self.pause)
+
+
+def test_first_delta_is_verified_text_streamed_before_the_model_finishes(engine, tower):
+    hits, scored = tower
+    backend = Paced([f"{GOOD} [1] ", "Tower+ keeps general chat ability while translating well [1]. ", "Done."], pause=0.5)
+    answer = Answer(question=TOWER_Q, text="", sources=hits, mode="local")
+    t0 = time.monotonic()
+    stream = generate(engine, answer, scored, [], backend=backend)
+    first = next(stream)
+    first_at = time.monotonic() - t0
+    rest = list(stream)
+    assert first == f"{GOOD} [1]" and answer.text.startswith(first) and "".join([first, *rest]) == answer.text
+    assert first_at < 1.0 <= time.monotonic() - t0, "the first sentence is shown while the model still writes"
+
+
+def test_rejected_first_sentence_shows_the_extractive_answer_without_waiting_for_more(engine, tower):
+    hits, scored = tower
+    backend = Paced(["Bananas are yellow and grow in warm countries [1]. ", f"{GOOD} [1] ", "More text follows here."])
+    answer = Answer(question=TOWER_Q, text="", sources=hits, mode="local")
+    deltas = list(generate(engine, answer, scored, [], backend=backend, policy="drop"))
+    assert backend.given == 2, "generation stopped right after the first complete (rejected) sentence"
+    assert answer.mode == "extractive" and deltas == [answer.text] and TOWER in [c.title for c in answer.citations]
+
+
+def test_run_on_reply_is_checked_before_max_tokens(engine, tower):
+    run_on = "Tower+ mixes " + "and also more translation data " * 20  # no sentence end, > 320 characters
+    pieces = [run_on[i:i + 9] for i in range(0, len(run_on), 9)]
+    parts = list(split_stream(pieces, max_chars=320))
+    assert 320 < len(parts[0]) <= 329 and run_on.startswith(parts[0]), "given out as soon as it passes the cap"
+    assert list(split_stream(pieces)) == [run_on.strip()], "no cap: one sentence at the end"
+    backend = Paced(pieces)
+    _, answer = run(engine, tower, backend, policy="drop")
+    assert backend.given < len(pieces) and answer.mode == "extractive"
+
+
+def _extractive_text(engine, tower) -> str:
+    hits, scored = tower
+    answer = Answer(question=TOWER_Q, text="", sources=hits, mode="extractive")
+    return "".join(engine._extractive(answer, scored))
+
+
+def test_small_model_answer_opens_with_a_quoted_evidence_sentence_before_the_model_runs(engine, tower, lead):
+    hits, scored = tower
+    backend = Scripted("Tower+ keeps general chat ability while it specialises in translation [1].")
+    answer = Answer(question=TOWER_Q, text="", sources=hits, mode="local")
+    stream = generate(engine, answer, scored, [], backend=backend)
+    first = next(stream)
+    assert backend.calls == 0, "the quote is on screen before the model is asked"
+    rest = list(stream)
+    abstract = hits[0].abstract
+    assert first.endswith(" [1]") and first[:-4] in abstract, "a sentence of the top source's abstract, cited"
+    assert "".join([first, *rest]) == answer.text and answer.mode == "local"
+    assert len(answer.text.split(" [1]")) == 3, "the model's sentence follows the quote"
+    assert [c.title for c in answer.citations] == [TOWER]
+
+
+def test_a_model_that_adds_nothing_usable_leaves_the_extractive_answer(engine, tower, lead):
+    text, answer = run(engine, tower, Scripted("Bananas are yellow and grow in warm countries. Cats sleep a lot."))
+    assert text == answer.text == _extractive_text(engine, tower)
+    assert answer.mode == "extractive" and "not supported by the cited abstracts" in answer.notice
+
+
+def test_a_model_refusal_after_the_quote_keeps_the_evidence_with_a_notice(engine, tower, lead):
+    text, answer = run(engine, tower, Scripted("I cannot answer from these sources."))
+    assert text == answer.text == _extractive_text(engine, tower) and not answer.refused
+    assert "said the sources do not answer" in answer.notice
+
+
+def test_a_failing_model_after_the_quote_completes_the_answer_with_the_error_notice(engine, tower, lead):
+    backend = Scripted(error=LLMCallError("unreachable", "connection refused"), attempts=2)
+    text, answer = run(engine, tower, backend)
+    assert backend.calls == 2 and text == answer.text == _extractive_text(engine, tower)
+    assert answer.notice.startswith("The LLM at http://scripted was unreachable after 2 attempts")
+
+
+def test_a_model_that_restates_the_quote_has_given_that_answer(engine, tower, lead):
+    hits, scored = tower
+    answer = Answer(question=TOWER_Q, text="", sources=hits, mode="local")
+    first = next(generate(engine, Answer(question=TOWER_Q, text="", sources=hits, mode="local"), scored, [],
+                          backend=Scripted("")))
+    quoted = first[:-len(" [1]")]
+    text = "".join(generate(engine, answer, scored, [], backend=Scripted(f"{quoted} [1] Cats sleep a lot.")))
+    assert text == answer.text == first, "the restatement is not shown twice"
+    assert answer.mode == "local" and not answer.notice

@@ -48,3 +48,15 @@ def test_commands_that_do_not_generate_never_import_llama_cpp(corpus_index):
             f"e = Engine(Settings(_env_file=None, index_dir={str(corpus_index)!r})); e.stats(); e.resolve_mode('auto'); "
             "e.available_modes(); sys.exit(int('llama_cpp' in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_local_model_decodes_on_half_the_cpus(local_engine):
+    """One llama.cpp thread per two vCPUs: on the 2-vCPU dev VMs two threads halved decode speed."""
+    import os
+
+    from rag.llm import get_backend
+    from rag.llm.local import default_threads
+
+    assert default_threads() == max(1, (os.cpu_count() or 2) // 2)
+    llama = get_backend(local_engine, "local")._load()
+    assert llama.n_threads == llama.n_threads_batch == (local_engine.settings.local_threads or default_threads())
