@@ -28,6 +28,7 @@ from rag.answer.budget import BudgetError, fit
 from rag.answer.citations import map_citations
 from rag.answer.extractive import Scored
 from rag.answer.support import DUPLICATE, SupportChecker, dot
+from rag.answerable import named_sources
 from rag.config import REFUSAL
 from rag.llm.base import Backend, LLMCallError
 from rag.types import Answer
@@ -188,7 +189,7 @@ class Verifier:
             return None
         supported = [n for n in valid if support.get(n, 0.0) >= self.checker.threshold]
         if not supported:
-            best = max(support, key=support.get, default=None)
+            best = max((n for n in support if n in self.allowed), key=support.get, default=None)
             if best is not None and support[best] >= self.checker.threshold:
                 supported = [best]
                 self.stats["recited"] += 1
@@ -269,7 +270,6 @@ def quotable(question: str, answer: Answer, scored: list[Scored], allowed: set[i
     """The answer's quoted lead: the best evidence sentence among the sources shown to the model,
     restricted to the papers the question names (as in the extractive answer)."""
     from rag.answer.extractive import compose
-    from rag.answerable import named_sources
 
     named = named_sources(question, answer.sources) & allowed
     pool = [s for s in scored if s.source in (named or allowed)]
@@ -283,7 +283,6 @@ def complete_extractively(verifier: Verifier, answer: Answer, scored: list[Score
     the lead followed by the extractive composition's other sentences.
     """
     from rag.answer.extractive import compose
-    from rag.answerable import named_sources
 
     named = named_sources(answer.standalone_question or answer.question, answer.sources)
     picked = compose([s for s in scored if not named or s.source in named])  # as Engine._extractive composes
@@ -332,6 +331,9 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
     kept_history = history[len(history) - len(fitted.history):] if fitted.history else []
     messages = prompts.build_messages(system, question, fitted.sources, kept_history)
     allowed = set(range(1, len(fitted.sources) + 1))
+    # A question that names papers ("What's new in CodeT5+?") may cite only those, as in the extractive answer:
+    # a small model shown CodeT5 beside CodeT5+ otherwise cites both.
+    allowed = (named_sources(question, answer.sources) & allowed) or allowed
     evidence = {n: [answer.sources[n - 1].title] + prompts.evidence(answer.sources[n - 1], n, scored,
                                                                      EVIDENCE_PER_SOURCE[small])
                 for n in allowed}

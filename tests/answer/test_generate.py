@@ -257,3 +257,16 @@ def test_a_model_that_restates_the_quote_has_given_that_answer(engine, tower, le
     text = "".join(generate(engine, answer, scored, [], backend=Scripted(f"{quoted} [1] Cats sleep a lot.")))
     assert text == answer.text == first, "the restatement is not shown twice"
     assert answer.mode == "local" and not answer.notice
+
+
+def test_a_question_that_names_a_paper_cites_only_that_paper(engine, lead):
+    question = "What's new in CodeT5+?"
+    hits = engine.search(question, k=5)
+    scored = extractive.score_sentences(question, hits, engine.embedder)
+    plus = next(n for n, h in enumerate(hits[:3], 1) if h.title.startswith("CodeT5+"))
+    other = next(n for n, h in enumerate(hits[:3], 1) if h.title.startswith("CodeT5:"))
+    sentence = next(s.sentence for s in scored if s.source == other)  # the other paper's own words, cited to it
+    answer = Answer(question=question, text="", sources=hits, mode="local")
+    text = "".join(generate(engine, answer, scored, [], backend=Scripted(f"{sentence} [{other}]")))
+    assert text == answer.text and answer.citations
+    assert {c.title for c in answer.citations} == {hits[plus - 1].title}
