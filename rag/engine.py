@@ -168,7 +168,7 @@ class Engine:
 
         # A question that names a paper ("What is HuBERT?") is answered from the papers it names.
         named = named_sources(answer.standalone_question or answer.question, answer.sources)
-        picked = extractive.compose([s for s in scored if s.source in named] if named else scored)
+        picked = extractive.compose([s for s in scored if s.source in named] or scored)
         mapped = map_citations(extractive.render(picked), answer.sources)
         answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
         answer.model = answer.model or "extractive"

@@ -37,7 +37,8 @@ def test_answerable_questions_are_answered(engine, question, title):
 
 def test_a_named_paper_is_the_only_one_cited(engine):
     answer = engine.ask("Summarize the DINOv2 paper.")
-    assert [c.title for c in answer.citations] and all("DINOv2" in c.title for c in answer.citations)
+    why = (answer.refused, answer.text[:120], [h.title[:40] for h in answer.sources])
+    assert [c.title for c in answer.citations] and all("DINOv2" in c.title for c in answer.citations), why
 
 
 def test_the_answerability_check_can_be_turned_off(engine):
