@@ -150,15 +150,20 @@ def parse_ask(question: str) -> Ask:
                counts=bool(_COUNT.search(question)), when=bool(_WHEN.search(question)))
 
 
+def token_set(text: str) -> set[str]:
+    """The tokens of (folded) ``text`` plus the parts of hyphenated ones: "clip-style" gives clip-style, clip, style."""
+    tokens = {m.group().rstrip(".-") for m in _TOKEN.finditer(text)}
+    tokens |= {part for t in list(tokens) for part in re.split(r"[-/]", t) if len(part) > 1}
+    return {t for t in tokens if t}
+
+
 class PaperText:
     """One paper's title + abstract, tokenised once for all the matching rules."""
 
     def __init__(self, hit: Hit) -> None:
         self.text = fold(f"{hit.title}. {hit.abstract or hit.snippet}")
         self.abstract = hit.abstract or hit.snippet
-        tokens = {m.group().rstrip(".-") for m in _TOKEN.finditer(self.text)}
-        tokens |= {part for t in list(tokens) for part in re.split(r"[-/]", t) if len(part) > 1}
-        self.tokens = {t for t in tokens if t}
+        self.tokens = token_set(self.text)
         self.stems = {stem(t) for t in self.tokens}
         self.words = re.findall(r"[a-z0-9]+", self.text)
         self.joined = " ".join(self.words)

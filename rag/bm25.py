@@ -120,14 +120,18 @@ class BM25Index:
             fixes += difflib.get_close_matches(stemmed, pool, n=1, cutoff=0.85)
         return fixes
 
-    def search(self, query: str, k: int) -> list[tuple[str, str, dict, float]]:
-        """(chunk id, text, metadata, score) for the top ``k`` chunks with a positive score."""
+    def search(self, query: str, k: int, fixes: list[str] | None = None) -> list[tuple[str, str, dict, float]]:
+        """(chunk id, text, metadata, score) for the top ``k`` chunks with a positive score.
+
+        ``fixes``: spelling corrections already computed for ``query`` (see :meth:`corrections`); None
+        computes them here.
+        """
         retriever = self.retriever()
         if retriever is None:
             return []
         from llama_index.core.schema import QueryBundle
 
-        fixes = self.corrections(query)
+        fixes = self.corrections(query) if fixes is None else fixes
         if fixes:
             query = f"{query} {' '.join(fixes)}"
 

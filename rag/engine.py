@@ -58,6 +58,13 @@ class Engine:
         return BM25Index(self.settings, self.store)
 
     @cached_property
+    def sentence_warmup(self):
+        """The background thread that persists every abstract sentence's vector (rag.embed), and its stop event."""
+        from rag.embed import warm_index_sentences
+
+        return warm_index_sentences(self)
+
+    @cached_property
     def gate(self):
         from rag.refusal import Gate
 
@@ -139,10 +146,7 @@ class Engine:
         question = self.clean_question(question)
         query = standalone or question
         mode = self.resolve_mode(llm)
-        if "_sentence_warmup" not in self.__dict__:  # once: persist abstract-sentence vectors (rag.embed)
-            from rag.embed import warm_index_sentences
-
-            self.__dict__["_sentence_warmup"] = warm_index_sentences(self)
+        self.sentence_warmup  # noqa: B018 - started on the first answer, once per engine
         hits = self.search(query, k=k or self.settings.top_k, filters=filters, retriever=retriever)
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
@@ -164,11 +168,7 @@ class Engine:
 
     def _extractive(self, answer: Answer, scored: list) -> Iterator[str]:
         """Fill ``answer`` with the extractive composition; yields the text once."""
-        from rag.answerable import named_sources
-
-        # A question that names a paper ("What is HuBERT?") is answered from the papers it names.
-        named = named_sources(answer.standalone_question or answer.question, answer.sources)
-        picked = extractive.compose([s for s in scored if s.source in named] or scored)
+        picked = extractive.compose_for(answer.standalone_question or answer.question, answer.sources, scored)
         mapped = map_citations(extractive.render(picked), answer.sources)
         answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
         answer.model = answer.model or "extractive"

@@ -8,7 +8,6 @@ gate, and the fusion retriever keeps only the fused number. The RRF formula itse
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rag.bm25 import BM25Index
@@ -70,9 +69,9 @@ class Retriever:
                 out.append(_Chunk(cid, doc, meta, 1.0 - float(dist)))  # cosine distance -> similarity
         return out[:k]
 
-    def lexical(self, query: str, k: int, filters: Filters | None = None) -> list[_Chunk]:
+    def lexical(self, query: str, k: int, filters: Filters | None = None, fixes: list[str] | None = None) -> list[_Chunk]:
         fetch = k if not filters or filters.is_empty() else k * 20
-        hits = [_Chunk(cid, text, meta, score) for cid, text, meta, score in self.bm25.search(query, fetch)]
+        hits = [_Chunk(cid, text, meta, score) for cid, text, meta, score in self.bm25.search(query, fetch, fixes)]
         return [h for h in hits if _passes(h.meta, filters)][:k]
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
@@ -82,12 +81,13 @@ class Retriever:
         mode = mode or self.settings.retriever
         n = max(self.settings.candidates, k * 4)
         dense = self.dense(query, n, filters) if mode in ("hybrid", "dense") else []
-        lexical = self.lexical(query, n, filters) if mode in ("hybrid", "bm25") else []
-        titled = self.titled(query, dense + lexical) if mode == "hybrid" else []
+        fixes = self.bm25.corrections(query) if mode in ("hybrid", "bm25") else []  # once: both lists use them
+        lexical = self.lexical(query, n, filters, fixes) if mode in ("hybrid", "bm25") else []
+        titled = self.titled(fixes, dense + lexical) if mode == "hybrid" else []
         return fuse(dense, lexical, self.settings.rrf_k, titled)[:k]
 
-    def titled(self, query: str, candidates: list[_Chunk]) -> list[_Chunk]:
-        """Candidates whose title contains a misspelled name of the query, spelling corrected.
+    def titled(self, fixes: list[str], candidates: list[_Chunk]) -> list[_Chunk]:
+        """Candidates whose title contains a spelling-corrected name of the query (``fixes``), most first.
 
         A third ranked list for the fusion. A misspelled name ("What does MosiacBERT propose?") is
         found by BM25 only after correction (BM25Index.corrections) and not at all by the dense
@@ -96,16 +96,14 @@ class Retriever:
         held-out set, boosting every title that shares a name with the question (often a baseline the
         question compares against, such as BERT) lowered MRR from 0.939 to 0.891.
         """
-        from rag.answerable import fold
+        from rag.answerable import fold, token_set
 
-        names = set(self.bm25.corrections(query))
+        names = set(fixes)
         if not names:
             return []
         ranked: dict[str, tuple[int, _Chunk]] = {}
         for chunk in candidates:
-            title = fold(str(chunk.meta.get("title", "")))
-            words = set(re.findall(r"[^\W_][\w+.\-]*[\w+]|[^\W_]", title))
-            words |= {p for w in list(words) for p in w.split("-")}
+            words = token_set(fold(str(chunk.meta.get("title", ""))))
             matched = sum(1 for n in names if n in words)
             pid = str(chunk.meta.get("paper_id") or chunk.chunk_id.split(":")[0])
             if matched and matched > ranked.get(pid, (0, chunk))[0]:

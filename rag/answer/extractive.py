@@ -76,5 +76,18 @@ def compose(scored: list[Scored], max_sentences: int = 3, per_paper: int = 2, ma
     return picked
 
 
+def compose_for(question: str, hits: list[Hit], scored: list[Scored], **options) -> list[Scored]:
+    """:func:`compose` over the papers the question names, if it names any (and any has a sentence).
+
+    "What is HuBERT?" is answered from HuBERT: another abstract's sentence, however similar, would cite
+    a paper the question did not ask about. The extractive answer and the rest of a small model's
+    answer after its quoted lead (rag.answer.generate) compose the same way.
+    """
+    from rag.answerable import named_sources
+
+    named = named_sources(question, hits)
+    return compose([s for s in scored if s.source in named] or scored, **options)
+
+
 def render(picked: list[Scored]) -> str:
     return " ".join(f"{s.sentence} [{s.source}]" for s in picked)

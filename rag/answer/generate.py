@@ -266,14 +266,12 @@ def fallback(engine, answer: Answer, scored: list[Scored], notice: str) -> Itera
     yield from engine._extractive(answer, scored)
 
 
-def quotable(question: str, answer: Answer, scored: list[Scored], allowed: set[int]) -> list[Scored]:
-    """The answer's quoted lead: the best evidence sentence among the sources shown to the model,
-    restricted to the papers the question names (as in the extractive answer)."""
+def quotable(scored: list[Scored], allowed: set[int]) -> list[Scored]:
+    """The answer's quoted lead: the best evidence sentence among the sources the model may cite
+    (``allowed`` is already narrowed to the papers the question names, if it names any)."""
     from rag.answer.extractive import compose
 
-    named = named_sources(question, answer.sources) & allowed
-    pool = [s for s in scored if s.source in (named or allowed)]
-    return compose(pool, max_sentences=1)
+    return compose([s for s in scored if s.source in allowed], max_sentences=1)
 
 
 def complete_extractively(verifier: Verifier, answer: Answer, scored: list[Scored], notice: str) -> Iterator[str]:
@@ -282,10 +280,9 @@ def complete_extractively(verifier: Verifier, answer: Answer, scored: list[Score
     The lead is already on screen, so this continues it rather than starting over; the final text is
     the lead followed by the extractive composition's other sentences.
     """
-    from rag.answer.extractive import compose
+    from rag.answer.extractive import compose_for
 
-    named = named_sources(answer.standalone_question or answer.question, answer.sources)
-    picked = compose([s for s in scored if not named or s.source in named])  # as Engine._extractive composes
+    picked = compose_for(answer.standalone_question or answer.question, answer.sources, scored)  # as Engine._extractive
     extras = [s for s in picked if s.sentence not in verifier._used][:max(0, len(picked) - len(verifier.kept))]
     for extra in extras:
         text = f"{extra.sentence} [{extra.source}]"
@@ -339,7 +336,7 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
                 for n in allowed}
     max_tokens = min(settings.llm_max_tokens, SMALL_MAX_TOKENS) if small else settings.llm_max_tokens
     answer.model = backend.label
-    lead = quotable(question, answer, scored, allowed) if QUOTE_LEAD[small] and (policy or POLICY) != "raw" else []
+    lead = quotable(scored, allowed) if QUOTE_LEAD[small] and (policy or POLICY) != "raw" else []
     lead_vectors = engine.embedder.embed_sentences([s.sentence for s in lead]) if lead else []
     verifier = None
     for attempt in range(backend.attempts):
