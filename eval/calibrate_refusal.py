@@ -9,7 +9,9 @@ even-numbered questions, check on the odd ones and vice versa) so over-fitting s
 ``--coverage`` prints the answerability threshold (:mod:`rag.answerable`) against refusal accuracy and
 false refusals for the whole gate (both checks, the similarity threshold as configured): the table
 DEFAULT_COVERAGE in rag/refusal.py was chosen from. ``--compose`` sweeps the extractive composer's
-parameters for citation precision/recall.
+parameters for citation precision/recall, ``--relevance`` the weights of sentence scoring
+(rag.answer.extractive: PAPER_WEIGHT, BM25_WEIGHT, TERMS_WEIGHT) for the citation precision/recall of
+the extractive answer to every question the gate lets through.
 
     RAG_INDEX_DIR=.rag/index python eval/calibrate_refusal.py --dataset eval/datasets/dev.jsonl --table --coverage
 
@@ -45,7 +47,7 @@ def collect(engine: Engine, items, k: int) -> list[dict]:
     rows = []
     for item in tqdm(items, desc="features", unit="q", file=sys.stderr):
         hits = engine.search(item.question, k=k)
-        scored = extractive.score_sentences(item.question, hits, engine.embedder) if hits else []
+        scored = engine.score_sentences(item.question, hits)
         rows.append({"item": item, "hits": hits, "scored": scored,
                      **{name: fn(item.question, hits, scored) if hits else 0.0 for name, fn in FEATURES.items()}})
     return rows
@@ -95,6 +97,25 @@ def compose_sweep(rows: list[dict]) -> None:
         print(f"{margin:>7.2f} {max_sentences:>8} {per_paper:>9} {mean(precision):>9.3f} {mean(recall):>10.3f}")
 
 
+def relevance_sweep(engine: Engine, rows: list[dict]) -> None:
+    """Citation precision/recall of the extractive answer (compose_for, as Engine._extractive) per weighting."""
+    kept = [r for r in rows if r["item"].answerable and r["scored"]
+            and not engine.gate.decide(r["item"].question, r["hits"], r["scored"]).refuse]
+    idf = engine.gate.idf()
+    print(f"\nSentence-scoring weights, extractive answers to the {len(kept)} answerable questions the gate passes:")
+    print(f"{'paper':>6} {'bm25':>5} {'terms':>6} {'cit.prec':>9} {'cit.recall':>10}")
+    grid = list(itertools.product((0.5, 0.6, 0.7, 0.8, 0.9), (0.0, 0.1, 0.15, 0.2), (0.0, 0.1, 0.2, 0.3)))
+    for paper, bm25, terms in grid:
+        precision, recall = [], []
+        for r in kept:
+            question, hits = r["item"].question, r["hits"]
+            scored = extractive.score_sentences(question, hits, engine.embedder, idf, paper, bm25, terms)
+            cited = [normalize_title(hits[s.source - 1].title) for s in extractive.compose_for(question, hits, scored)]
+            precision.append(citation_precision(cited, r["item"].expected_keys))
+            recall.append(citation_recall(cited, r["item"].expected_keys))
+        print(f"{paper:>6.2f} {bm25:>5.2f} {terms:>6.2f} {mean(precision):>9.3f} {mean(recall):>10.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=Path("eval/datasets/dev.jsonl"))
@@ -103,6 +124,7 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="Print threshold vs accuracy vs false refusals.")
     parser.add_argument("--coverage", action="store_true", help="Sweep the answerability threshold (whole gate).")
     parser.add_argument("--compose", action="store_true", help="Also sweep extractive compose() parameters.")
+    parser.add_argument("--relevance", action="store_true", help="Sweep the sentence-scoring weights.")
     args = parser.parse_args()
 
     engine = Engine.from_env()
@@ -130,6 +152,8 @@ def main() -> None:
         coverage_table(engine, rows)
     if args.compose:
         compose_sweep(rows)
+    if args.relevance:
+        relevance_sweep(engine, rows)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ from rag import offline  # noqa: E402
 
 offline.apply()
 
-from rag.answer import extractive, support  # noqa: E402
 from rag.answer import generate as gen  # noqa: E402
+from rag.answer import support  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embed import index_sentences  # noqa: E402
 from rag.engine import Engine  # noqa: E402
@@ -165,7 +165,7 @@ def main() -> None:
               f"cp {res['citation_precision']} refused {answer.refused}", file=sys.stderr)
         if recorder is not None and not (answer.refused and not answer.model):  # generation ran (kept or not)
             hits = answer.sources
-            scored = extractive.score_sentences(answer.standalone_question or row["question"], hits, engine.embedder)
+            scored = engine.score_sentences(answer.standalone_question or row["question"], hits)
             for policy, threshold, first_run in variants:
                 replay = Answer(question=row["question"], text="", sources=hits, mode=mode,
                                 standalone_question=answer.standalone_question)

@@ -248,6 +248,24 @@ def best_coverage(question: str, hits: list[Hit], idf, similar) -> tuple[float, 
     return max(coverage(ask, PaperText(h), idf, similar) for h in hits), ask
 
 
+def term_coverage(question: str, paper: PaperText, idf=None) -> float:
+    """IDF-weighted share of the question's content words (by stem) that the paper's title + abstract uses.
+
+    Unlike :func:`coverage`, every content word counts, not only names and asked-for attributes: this
+    is a relevance feature for ranking evidence (rag.answer.extractive), not an answerability test.
+    Without ``idf`` every word weighs the same.
+    """
+    # whole tokens, names included ("tower+", "gpt-4", "pass@1"); a hyphenated word counts once, as a whole
+    # or, failing that, by all its parts ("re-initializing" ~ "initializing")
+    words = {w for w in (m.group().rstrip(".-") for m in _TOKEN.finditer(fold(question)))
+             if len(w) > 1 and w not in _stopwords() and any(c.isalnum() for c in w)}
+    if not words:
+        return 0.0
+    weights = {w: idf(w) if idf else 1.0 for w in words}
+    total = sum(weights.values()) or 1.0
+    return sum(v for w, v in weights.items() if w in paper.tokens or stem(w) in paper.stems or paper.has_word(w)) / total
+
+
 def bm25_idf(doc_freq, n_docs: int):
     """IDF in the BM25 form from a document-frequency lookup (stem -> count); unseen words weigh most."""
     def idf(word: str) -> float:

@@ -121,6 +121,11 @@ class Engine:
             )
         return text
 
+    def score_sentences(self, question: str, hits: list[Hit]) -> list[extractive.Scored]:
+        """Every abstract sentence of ``hits`` scored as evidence for ``question`` (rag.answer.extractive),
+        with the corpus IDF of this engine's BM25 index weighting the question's words."""
+        return extractive.score_sentences(question, hits, self.embedder, self.gate.idf()) if hits else []
+
     # --- answers --------------------------------------------------------------------------------
     def resolve_mode(self, llm: LLMMode | None = None) -> str:
         from rag.llm import resolve_mode
@@ -151,7 +156,7 @@ class Engine:
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
         t1 = time.perf_counter()
-        scored = extractive.score_sentences(query, hits, self.embedder) if hits else []
+        scored = self.score_sentences(query, hits)
         if self.gate.decide(query, hits, scored).refuse:
             answer.text, answer.refused = REFUSAL, True
             answer.mode = mode

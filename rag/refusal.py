@@ -6,10 +6,11 @@ be answered by invention. Two checks, either of which refuses (see :class:`Gate`
 1. Answerability (:mod:`rag.answerable`): one retrieved abstract must contain what the question
    specifically asks for: its names and, for a value question, the asked-for attribute. This is what
    catches near-misses ("What COMET score does Tower+ get?" when the Tower+ abstract has no COMET).
-2. Evidence similarity: the evidence score is the best sentence score of the retrieved papers:
-for each abstract sentence, the blend of its own cosine to the question and its paper's best-chunk
-cosine that :func:`rag.answer.extractive.score_sentences` computes (sentence level is sharper than
-chunk level: near-miss questions share a topic with a chunk but no sentence states what they ask).
+2. Evidence similarity: the evidence score is the best sentence similarity of the retrieved papers:
+   for each abstract sentence, the even blend of its own cosine to the question and its paper's
+   best-chunk cosine (``Scored.similarity`` from :func:`rag.answer.extractive.score_sentences`;
+   sentence level is sharper than chunk level: near-miss questions share a topic with a chunk but no
+   sentence states what they ask). Embeddings only, unlike ``Scored.score``, which ranks evidence.
 The threshold (``RAG_REFUSAL_THRESHOLD``) is calibrated on eval/datasets/dev.jsonl by
 ``python eval/calibrate_refusal.py``; see DEFAULT_THRESHOLD below.
 """
@@ -78,12 +79,12 @@ def names_paper(question: str, hits: list[Hit]) -> bool:
 
 
 def evidence_score(hits: list[Hit], scored: list, question: str = "") -> float:
-    """Best blended sentence score (1.0 for a lookup of a retrieved paper by name, see names_paper);
+    """Best sentence similarity (1.0 for a lookup of a retrieved paper by name, see names_paper);
     falls back to the best chunk similarity when nothing was scored."""
     if question and names_paper(question, hits):
         return 1.0
     if scored:
-        return max(s.score for s in scored)
+        return max(s.similarity for s in scored)
     return max((h.dense for h in hits), default=0.0)
 
 

@@ -67,10 +67,23 @@ class Store:
 
     @cached_property
     def collection(self):
+        """The corpus collection, with the configured HNSW search breadth (``RAG_HNSW_EF_SEARCH``).
+
+        Why the breadth matters: Chroma rebuilds an HNSW graph of fewer than ``sync_threshold`` (1000)
+        vectors from its log at every start, with several threads, so the graph differs from run to run;
+        at Chroma's ef_search of 100 the same question then retrieved different neighbours after a
+        restart (rankings and eval figures moved by a question or two on the dev set). A breadth near
+        the collection size makes the search exact and repeatable; indexes made before are raised once.
+        """
+        ef = self.settings.hnsw_ef_search
         with self._guard():
-            return self.client.get_or_create_collection(
-                self.settings.collection, configuration={"hnsw": {"space": "cosine"}}
+            collection = self.client.get_or_create_collection(
+                self.settings.collection, configuration={"hnsw": {"space": "cosine", "ef_search": ef}}
             )
+            hnsw = (collection.configuration or {}).get("hnsw") or {}
+            if hnsw.get("ef_search") not in (None, ef):
+                collection.modify(configuration={"hnsw": {"ef_search": ef}})
+            return collection
 
     @cached_property
     def vector_store(self):

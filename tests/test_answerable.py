@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answerable import PaperText, best_coverage, coverage, is_identifier, named_sources, parse_ask
+from rag.answerable import (
+    PaperText,
+    best_coverage,
+    coverage,
+    is_identifier,
+    named_sources,
+    parse_ask,
+    term_coverage,
+)
 from rag.types import Hit
 
 
@@ -122,3 +130,32 @@ def test_named_sources_keeps_the_papers_a_question_names():
 def test_sentence_starts_and_question_words_are_not_names():
     ask = parse_ask("What is the paper 'GLAP: General contrastive audio-text pretraining' about? What results does it report?")
     assert ask.names == ["GLAP"]
+
+
+def test_term_coverage_matches_stems_and_weighs_rare_words_more():
+    active = PaperText(paper("Improving Language Plasticity via Pretraining with Active Forgetting",
+                             "We reset the embedding layer every K updates during pretraining."))
+    question = "Is there a trick of periodically resetting token embeddings during pretraining?"
+    # "resetting"/"reset", "embeddings"/"embedding", "pretraining": 3 of the 6 content words ("trick",
+    # "periodically" and "token" are missing; "is", "there", "of", "during" are stopwords)
+    assert term_coverage(question, active, flat_idf) == pytest.approx(3 / 6)
+
+    def rare_reset(word: str) -> float:
+        return 5.0 if word.startswith("reset") else 1.0
+
+    assert term_coverage(question, active, rare_reset) == pytest.approx(7 / 10)
+    assert term_coverage("the of and", active, flat_idf) == 0.0  # nothing but stopwords: no evidence either way
+
+
+def test_term_coverage_counts_the_questions_names():
+    """A follow-up condensed to "What is Tower+? which languages does it cover?" is about Tower+: the name
+    weighs like any rare word, so a paper that only talks about languages does not cover it as well."""
+    question = "What is Tower+? which languages does it cover?"
+    langsamp = PaperText(paper("LangSAMP: Language-Script Aware Multilingual Pretraining",
+                               "Language embeddings cover many languages and scripts."))
+
+    def rare_name(word: str) -> float:
+        return 8.0 if word == "tower+" else 1.0
+
+    assert term_coverage(question, PaperText(TOWER), rare_name) > term_coverage(question, langsamp, rare_name)
+    assert term_coverage("Was GPT-4 evaluated?", PaperText(paper("GPT-4 report", "We evaluate GPT-4.")), flat_idf) == 1.0

@@ -316,9 +316,16 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
     system = prompts.system_prompt(sentences)
     # Small models cannot use a conversation; they get the standalone (condensed) question instead.
     question = (answer.standalone_question or answer.question) if small else answer.question
-    shown = answer.sources[:SOURCES_SHOWN[small]]
-    blocks = [prompts.source_block(n, h, prompts.evidence(h, n, scored, EVIDENCE_PER_SOURCE[small]))
-              for n, h in enumerate(shown, start=1)]
+    # A question that names papers ("What's new in CodeT5+?") is answered from those papers only, as in the
+    # extractive answer: a small model shown CodeT5 beside CodeT5+ otherwise cites both. So the named
+    # papers come first for the small model's shortlist and for the token budget, whatever their rank
+    # (else a tight RAG_CONTEXT_TOKENS kept CodeT5, ranked first, and dropped CodeT5+); each source keeps
+    # its number [n], and the prompt lists them in rank order.
+    named = named_sources(question, answer.sources)
+    order = sorted(range(1, len(answer.sources) + 1), key=lambda n: n not in named)[:SOURCES_SHOWN[small]]
+    blocks = [prompts.source_block(n, answer.sources[n - 1],
+                                   prompts.evidence(answer.sources[n - 1], n, scored, EVIDENCE_PER_SOURCE[small]))
+              for n in order]
     turns = [] if small else [f"{q}\n{a}" for q, a in history]
     try:
         fitted = fit(system, question, blocks, turns, settings.context_tokens)
@@ -326,11 +333,10 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
         yield from fallback(engine, answer, scored, f"{err}; showing the extractive answer.")
         return
     kept_history = history[len(history) - len(fitted.history):] if fitted.history else []
-    messages = prompts.build_messages(system, question, fitted.sources, kept_history)
-    allowed = set(range(1, len(fitted.sources) + 1))
-    # A question that names papers ("What's new in CodeT5+?") may cite only those, as in the extractive answer:
-    # a small model shown CodeT5 beside CodeT5+ otherwise cites both.
-    allowed = (named_sources(question, answer.sources) & allowed) or allowed
+    kept = order[:len(fitted.sources)]  # fit() keeps a prefix of the blocks it is given
+    in_rank_order = [block for _, block in sorted(zip(kept, fitted.sources, strict=True))]
+    messages = prompts.build_messages(system, question, in_rank_order, kept_history)
+    allowed = (named & set(kept)) or set(kept)
     evidence = {n: [answer.sources[n - 1].title] + prompts.evidence(answer.sources[n - 1], n, scored,
                                                                      EVIDENCE_PER_SOURCE[small])
                 for n in allowed}

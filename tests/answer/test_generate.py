@@ -270,3 +270,28 @@ def test_a_question_that_names_a_paper_cites_only_that_paper(engine, lead):
     text = "".join(generate(engine, answer, scored, [], backend=Scripted(f"{sentence} [{other}]")))
     assert text == answer.text and answer.citations
     assert {c.title for c in answer.citations} == {hits[plus - 1].title}
+
+
+def test_a_tight_budget_keeps_the_paper_the_question_names(engine, corpus_index):
+    """ "What is CodeT5+?" retrieves CodeT5 first; with room for one abstract the model must see CodeT5+,
+    under its own number, not CodeT5 (it then credited CodeT5's design to CodeT5+)."""
+    from rag import Engine
+    from tests.conftest import make_settings
+
+    class Large(Scripted):
+        small = False  # whole abstracts in the prompt
+
+    question = "What is CodeT5+?"
+    tight = Engine(make_settings(corpus_index, context_tokens=640))
+    tight.__dict__["embedder"] = engine.embedder
+    hits = engine.search(question, k=5)
+    plus = next(n for n, h in enumerate(hits, 1) if h.title.startswith("CodeT5+"))
+    assert plus > 1, "the case needs another paper ranked above CodeT5+"
+    scored = extractive.score_sentences(question, hits, engine.embedder)
+    sentence = max((s for s in scored if s.source == plus), key=lambda s: s.cos).sentence
+    backend = Large(f"{sentence} [{plus}]")
+    answer = Answer(question=question, text="", sources=hits, mode="openai")
+    list(generate(tight, answer, scored, [], backend=backend))
+    user = backend.messages[-1]["content"]
+    assert f"[{plus}] {hits[plus - 1].title}" in user and f"[1] {hits[0].title}" not in user
+    assert [c.title for c in answer.citations] == [hits[plus - 1].title] and answer.mode == "openai"
