@@ -412,7 +412,7 @@ class Embedder:
                 break
             batch = todo[i : i + _WARM_BATCH]
             t0 = time.monotonic()
-            vectors = self.onnx.encode(batch) if self.backend == "onnx" else self.embed_texts(batch)
+            vectors = self.embed_texts(batch)  # a small batch: the ONNX session whenever it is available
             self.sentence_store.put(dict(zip(batch, np.asarray(vectors, dtype=np.float32), strict=True)))
             done += len(batch)
             # Half duty cycle: the GIL and a core stay free for answers half the time. (Not os.setpriority:

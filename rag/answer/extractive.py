@@ -62,12 +62,12 @@ def score_sentences(question: str, hits: list[Hit], embedder: Embedder, idf=None
         return []
     import numpy as np
 
-    from rag.answerable import PaperText, term_coverage
+    from rag.answerable import paper_text, term_coverage
 
     q = np.asarray(embedder.embed_query(question), dtype=np.float32)
     cosines = embedder.embed_sentences([s for _, s in pairs]) @ q  # unit vectors: dot = cosine
     top_bm25 = max((h.bm25 for h in hits), default=0.0) or 1.0
-    lexical = [bm25_weight * h.bm25 / top_bm25 + terms_weight * term_coverage(question, PaperText(h), idf)
+    lexical = [bm25_weight * h.bm25 / top_bm25 + terms_weight * term_coverage(question, paper_text(h), idf)
                for h in hits]
     out = []
     for (i, sentence), cos in zip(pairs, cosines.tolist(), strict=True):

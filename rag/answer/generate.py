@@ -228,9 +228,9 @@ class Verifier:
 
     def _replacement(self, number: int) -> str | None:
         """The best not-yet-used abstract sentence of source ``number``, if it is relevant enough."""
-        best_overall = max((s.score for s in self.scored), default=0.0)
+        floor = self._best - REPLACE_MARGIN
         for s in sorted((s for s in self.scored if s.source == number), key=lambda s: -s.score):
-            if s.score < best_overall - REPLACE_MARGIN:
+            if s.score < floor:
                 return None
             if s.sentence not in self._used:
                 self._used.add(s.sentence)
