@@ -25,10 +25,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rag ui tests eval
+	$(BIN)/ruff check rag ui tests eval tools
 
 test: $(STAMP)
-	$(BIN)/ruff check rag ui tests eval
+	$(BIN)/ruff check rag ui tests eval tools
 	$(BIN)/python -m pytest -q
 
 ingest: $(STAMP)

@@ -1,27 +1,15 @@
-"""Answerability: does one retrieved abstract mention what the question specifically asks for?
+"""Question parsing and paper-text matching shared by the refusal signals and evidence ranking.
 
-Similarity cannot see a missing detail: "What COMET score does Tower+ 72B get on WMT24?" is as close
-to the Tower+ abstract as an answerable question, although the abstract never mentions COMET or
-WMT24. No offline model available to this project reads well enough to judge that (SmolLM2-135M is
-near chance on yes/no answerability, and no NLI or QA model ships in a package), so this is the
-lexical answer check of classic QA systems, written by hand:
+* :func:`parse_ask`: what a question specifically asks for (its names and the attribute of a value
+  question: "how many X", "what X does", "which X was"), and its answer type (a count, a date).
+* :class:`PaperText` / :func:`paper_text`: one paper's title + abstract tokenised once; names match
+  exactly, by stem, by acronym initials ("EHR" = "electronic health records"), by named parts
+  ("CLIP-style"), "7B" = "7 billion", or with one typo in a long plain name ("MosiacBERT").
+* :func:`term_coverage`: IDF-weighted share of a question's words a paper uses (evidence ranking).
+* :func:`named_sources`: the retrieved papers a question names (answers about HuBERT cite HuBERT).
 
-* **Specific terms** of the question: its *names* (tokens with a digit, an inner capital, or all
-  capitals: ``COMET``, ``WMT24``, ``72B``, ``pass@1``, ``GPUs``) and, for a question that asks for a
-  value ("how many X", "what X does", "which X was", "what is the X of"), the words of X (its
-  *attribute*: "vocabulary size", "peak learning rate"). Capitalised words ("Chinchilla", "Dice")
-  count only in value questions: in descriptive questions they are mostly paraphrase ("northern Japan").
-* **Coverage** of one retrieved paper: the IDF-weighted share of those terms its title + abstract
-  contains. Names match exactly, by stem, by acronym initials ("EHR" = "electronic health records"),
-  by their named parts ("CLIP-style"), by "7B" = "7 billion", or fuzzily when long (a typo such as
-  "MosiacBERT"). Attribute words match by stem or, failing that, by word-vector similarity (MiniLM,
-  cosine >= ``SOFT_MATCH``: "languages" ~ "multilingual", "avian" ~ "bird"). Generic measure words
-  ("accuracy", "score") count as present when the abstract reports numbers.
-* **Answer type**: "how many/much X" needs a sentence with X and a number; "when" needs a date.
-
-The question is answerable when the best paper's coverage reaches ``COVERAGE_THRESHOLD``. A question
-with no specific terms (a description or a paraphrase) is left to the similarity gate. The choice
-of threshold and what it measures are recorded in :mod:`rag.refusal`.
+Written by hand because no maintained library matches scientific names this way; the gate's own
+signals (exact matching of numbers and name spellings) are in :mod:`rag.signals`.
 """
 
 from __future__ import annotations
@@ -34,11 +22,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.types import Hit
-
-#: Minimum cosine (all-MiniLM-L6-v2, single words) for an attribute word to count as present.
-#: Measured on pairs from the dev set: synonyms 0.65-0.85 ("avian"/"bird" 0.70, "sewage"/"wastewater"
-#: 0.80), unrelated metric words <= 0.40 ("COMET"/"translation" 0.20, "money"/"cost" 0.40).
-SOFT_MATCH = 0.6
 
 _VERB = r"(?:does|did|do|is|was|were|are|has|have|had|can|could|will|would)"
 _PHRASE = r"((?:\S+\s+){0,5}?\S+)"  # the attribute: up to six words before the verb
@@ -195,18 +178,6 @@ class PaperText:
         parts = [p for p in re.split(r"[-/]", fold(word)) if p]
         return bool(parts) and all(p in self.tokens or stem(p) in self.stems for p in parts)
 
-    def has_numbers(self) -> bool:
-        return bool(re.search(r"\d", self.abstract))
-
-    def states_count_of(self, attributes: list[str]) -> bool:
-        """Some sentence names one of the attribute words and gives a number."""
-        wanted = {stem(p) for a in attributes for p in re.split(r"[-/]", fold(a)) if p}
-        for sentence in _SENTENCE.split(self.abstract):
-            words = {stem(w) for w in re.findall(r"[^\W\d_]+", fold(sentence))}
-            if wanted & words and re.search(r"\d", sentence):
-                return True
-        return False
-
 
 @lru_cache(maxsize=256)
 def _paper_text(title: str, body: str) -> PaperText:
@@ -221,46 +192,6 @@ def paper_text(hit: Hit) -> PaperText:
     same papers come back across questions; tokenising them is ~0.2 ms a paper each time.
     """
     return _paper_text(hit.title, hit.abstract or hit.snippet)
-
-
-def coverage(ask: Ask, paper: PaperText, idf, similar) -> float:
-    """IDF-weighted share of the ask's terms that ``paper`` contains (see module docstring).
-
-    ``idf(word) -> float`` weights rare terms; ``similar(words, paper_words) -> list[float]`` gives each
-    word's best cosine to the paper's words (only called for attribute words that miss lexically).
-    """
-    terms = [(n, "name") for n in ask.names] + [(a, "attribute") for a in ask.attributes]
-    covered: list[float] = []
-    soft: list[int] = []
-    for i, (term, kind) in enumerate(terms):
-        if kind == "name":
-            hit = paper.has_name(term)
-            if not hit and is_weak_name(term):
-                soft.append(i)
-        else:
-            hit = paper.has_word(term) or (fold(term) in _MEASURES and paper.has_numbers())
-            if not hit:
-                soft.append(i)
-        covered.append(1.0 if hit else 0.0)
-    if soft:
-        vocabulary = sorted({w for w in paper.words if w.isalpha() and len(w) > 2 and w not in _stopwords()})
-        for i, best in zip(soft, similar([fold(terms[i][0]) for i in soft], vocabulary), strict=True):
-            covered[i] = 1.0 if best >= SOFT_MATCH else 0.0
-    weights = [idf(t) * (0.5 if kind == "name" and is_weak_name(t) else 1.0) for t, kind in terms]
-    share = sum(w * c for w, c in zip(weights, covered, strict=True)) / sum(weights) if terms else 1.0
-    if ask.when and not _DATE.search(paper.abstract):
-        share = min(share, 0.5)
-    if ask.counts and ask.attributes and not paper.states_count_of(ask.attributes):
-        share = min(share, 0.5)
-    return share
-
-
-def best_coverage(question: str, hits: list[Hit], idf, similar) -> tuple[float, Ask]:
-    """The best coverage over the retrieved papers (1.0 when the question asks for nothing specific)."""
-    ask = parse_ask(question)
-    if ask.empty or not hits:
-        return 1.0, ask
-    return max(coverage(ask, paper_text(h), idf, similar) for h in hits), ask
 
 
 def term_coverage(question: str, paper: PaperText, idf=None) -> float:

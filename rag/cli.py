@@ -211,13 +211,15 @@ def eval_cmd(
     out: Annotated[Path, typer.Option("--out")] = Path("out/eval"),
     limit: Annotated[int | None, typer.Option("--limit")] = None,
     compare: Annotated[list[str] | None, typer.Option("--compare", help="e.g. retriever=bm25,llm=extractive")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="train | test: that part of the frozen split "
+                                                           "(rag/evaluation/split.py); default all.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate retrieval, citations and refusals on a question set; writes metrics, results, report."""
     from rag.evaluation.run import main as eval_main
 
     eval_main(_engine(), dataset=dataset, llm=llm, k=k, out=out, limit=limit, compare=compare or [],
-              as_json=as_json)
+              as_json=as_json, split=split)
 
 
 @app.command()

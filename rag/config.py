@@ -13,8 +13,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rag.refusal import DEFAULT_COVERAGE, DEFAULT_THRESHOLD
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The one sentence the engine says when the indexed abstracts do not answer a question.
@@ -64,11 +62,11 @@ class Settings(BaseSettings):
         "Chroma HNSW search breadth. Chroma's default (100) missed 39 of the exact top-40 chunks over the "
         "dev questions and returned different neighbours after each restart; 1000 is exact there at the "
         "same query time (rag/store.py)."))
-    # Calibrated on eval/datasets/dev.jsonl; see rag/refusal.py for how it was chosen.
-    refusal_threshold: float = Field(DEFAULT_THRESHOLD, description="Evidence score below which we refuse.")
-    answerable_threshold: float = Field(DEFAULT_COVERAGE, ge=0, le=1, description=(
-        "Share of the question's specific terms (names, asked-for attribute) one retrieved abstract must "
-        "contain; below it we refuse. 0 turns the check off."))
+    gate_model: Path = Field(PROJECT_ROOT / "rag" / "data" / "gate_model.json", description=(
+        "The refusal gate's fitted model (rag/refusal.py), written by `python tools/fit_gate.py`."))
+    refusal_threshold: float | None = Field(None, ge=0, le=1, description=(
+        "Refuse when the gate's probability that the abstracts answer is below this; empty = the "
+        "threshold fitted with the model; 0 turns the gate off."))
 
     # --- answering --------------------------------------------------------------------------
     llm: LLMMode = "auto"
@@ -96,7 +94,7 @@ class Settings(BaseSettings):
     judge_model: str = ""
     judge_api_key: str = ""
 
-    @field_validator("corpus_dir", "index_dir", "model_cache_dir", mode="after")
+    @field_validator("corpus_dir", "index_dir", "model_cache_dir", "gate_model", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value)

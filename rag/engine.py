@@ -68,7 +68,7 @@ class Engine:
     def gate(self):
         from rag.refusal import Gate
 
-        return Gate(self.embedder, self.bm25, self.settings.refusal_threshold, self.settings.answerable_threshold)
+        return Gate(self.bm25, self.settings.gate_model, self.settings.refusal_threshold)
 
     @cached_property
     def retriever(self):
@@ -157,8 +157,9 @@ class Engine:
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
         t1 = time.perf_counter()
         scored = self.score_sentences(query, hits)
-        if self.gate.decide(query, hits, scored).refuse:
-            answer.text, answer.refused = REFUSAL, True
+        decision = self.gate.decide(query, hits, scored)
+        if decision.refuse:
+            answer.text, answer.refused = f"{REFUSAL} {decision.reason}".strip(), True
             answer.mode = mode
             yield answer.text
         elif mode == "extractive":

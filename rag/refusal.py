@@ -1,133 +1,122 @@
 """The refusal gate: decide from retrieval evidence alone whether the abstracts can answer at all.
 
 It runs before any LLM call, so a question the corpus does not cover costs no generation and cannot
-be answered by invention. Two checks, either of which refuses (see :class:`Gate`):
+be answered by invention. The decision is a small logistic model over the answerability signals of
+:mod:`rag.signals` (similarity, exact term coverage, terms absent from the corpus, the answer type),
+fitted on the train split of the evaluation bank by ``python tools/fit_gate.py`` and stored in
+``rag/data/gate_model.json`` with the figures it was fitted and checked on. Why a fitted model and
+not rules: the previous gate's hand-set thresholds reached 0.96 refusal accuracy on the questions
+they were tuned on and 0.60 on questions nobody had seen; a model with a handful of coefficients,
+fitted on one split and reported on another, cannot hide that gap.
 
-1. Answerability (:mod:`rag.answerable`): one retrieved abstract must contain what the question
-   specifically asks for: its names and, for a value question, the asked-for attribute. This is what
-   catches near-misses ("What COMET score does Tower+ get?" when the Tower+ abstract has no COMET).
-2. Evidence similarity: the evidence score is the best sentence similarity of the retrieved papers:
-   for each abstract sentence, the even blend of its own cosine to the question and its paper's
-   best-chunk cosine (``Scored.similarity`` from :func:`rag.answer.extractive.score_sentences`;
-   sentence level is sharper than chunk level: near-miss questions share a topic with a chunk but no
-   sentence states what they ask). Embeddings only, unlike ``Scored.score``, which ranks evidence.
-The threshold (``RAG_REFUSAL_THRESHOLD``) is calibrated on eval/datasets/dev.jsonl by
-``python eval/calibrate_refusal.py``; see DEFAULT_THRESHOLD below.
+A refusal explains itself: it names the question's terms that no indexed abstract contains, or the
+specific terms the closest abstract lacks, and the closest papers stay in ``Answer.sources``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
-from rag.answerable import best_coverage, bm25_idf, is_weak_name
-from rag.ingest.text import normalize_title
+from rag.signals import FEATURES, Signals, measure
 from rag.types import Hit
 
-#: Words a "tell me about paper X" question adds to the paper's name; anything else is a specific ask.
-_LOOKUP_WORDS = frozenset({
-    "a", "about", "an", "and", "contribution", "contributions", "describe", "does", "explain", "for", "give",
-    "highlights", "idea", "in", "introduce", "is", "it", "its", "key", "main", "me", "model", "new", "of", "on",
-    "one", "overview", "paper", "please", "propose", "proposes", "s", "show", "summarise", "summarize", "summary",
-    "tell", "that", "the", "this", "what", "whats", "which"
-})
-
-#: Chosen by ``python eval/calibrate_refusal.py --table`` on eval/datasets/dev.jsonl (125 questions:
-#: 99 answerable, 26 unanswerable near-misses), hybrid retrieval, k=5: the largest threshold that keeps
-#: false refusals <= 0.05. At 0.35 the gate refuses 5/26 unanswerable questions (refusal accuracy 0.19)
-#: and 4/99 answerable ones (false refusal rate 0.04); the next step, 0.36, already costs 0.051.
-#: The full ``rag eval --llm extractive`` run with this default measured 6/26 refused (0.231) and 4/99
-#: false refusals (0.040), two of them lookups ("What is HuBERT?"); with the names_paper() exemption
-#: added it measures 6/26 (0.231) and 2/99 (0.020).
-#: Alternatives measured the same way were no better at false refusals <= 0.05: sentence cosine alone
-#: 0.19, chunk cosine 0.15, raw BM25 0.27 (corpus-dependent scale), IDF-weighted query-term coverage of
-#: the best sentence 0.0, products/ORs of these <= 0.23; a two-fold split (tune on even-numbered
-#: questions, check on odd) moves refusal accuracy between 0.0 and 0.23, so no feature generalises.
-#: The dev set's unanswerable questions name real papers and ask for a detail their abstract omits
-#: (a score, a GPU count, an optimizer): similarity cannot see that the detail is missing. Reaching
-#: accuracy >= 0.9 needs a reading step (an answerability check by the LLM, or an NLI/QA model).
-DEFAULT_THRESHOLD = 0.35
-
-#: Answerability threshold (share of the question's IDF-weighted specific terms found in one abstract).
-#: Chosen by ``python eval/calibrate_refusal.py --dataset eval/datasets/dev.jsonl --coverage`` with the
-#: similarity threshold above kept at 0.35: the value with the highest refusal accuracy at false
-#: refusals <= 0.05. Whole gate on dev (hybrid, k=5), answerability threshold -> refusal accuracy /
-#: false refusal rate: 0.0 (off) 0.231/0.020, 0.5 0.385/0.010, 0.7 0.769/0.030, 0.8 0.885/0.030,
-#: 0.9 0.962/0.030, 1.0 0.962/0.030. 0.9 rather than 1.0 leaves room for a low-weight word.
-#: Nearest the line: answerable "Which OpenAI model does Sabia-65B match?" (the abstract says
-#: gpt-3.5-turbo, never OpenAI: 0.62) and "What top-1 accuracy on iNaturalist-18..." (no "top-1"),
-#: plus a retrieval miss (a misspelled title); unanswerable "hours of Ainu speech" (0.89) and
-#: "tokens Mistral 7B was trained on" (1.0, answered: an abstract that fine-tuned Mistral 7B mentions
-#: "50 billion tokens"). The held-out set (eval/datasets/heldout.jsonl), written independently and
-#: never used for tuning, is the check on over-fitting: figures in the README.
-DEFAULT_COVERAGE = 0.9
+#: The fitted model shipped with the package (written by tools/fit_gate.py).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "data" / "gate_model.json"
 
 
-def names_paper(question: str, hits: list[Hit]) -> bool:
-    """True when the question is a lookup of one retrieved paper: its words beyond a few generic ones
-    ("what is", "summarize", "paper") all occur in that paper's title.
+@dataclass
+class GateModel:
+    """Standardised logistic regression: p(answerable) = sigmoid(coef . (x - mean) / scale + intercept)."""
 
-    Such questions ("What is HuBERT?", "Summarize the DINOv2 paper.") are answered by the abstract
-    itself, yet they are so short that their sentence similarity is low (0.2-0.3): without this
-    exemption they were most of the gate's false refusals on the dev set. A question that adds any
-    specific ask ("What COMET score does Tower+ get?") is not exempt.
-    """
-    words = set(re.findall(r"[0-9a-z]+", normalize_title(question))) - _LOOKUP_WORDS
-    if not words:
-        return False
-    return any(words <= set(normalize_title(h.title).split()) for h in hits)
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    threshold: float  # refuse when p(answerable) is below it
+    info: dict = field(default_factory=dict)  # how and on what it was fitted, with its figures
 
+    @classmethod
+    def load(cls, path: Path) -> GateModel:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if list(data["features"]) != list(FEATURES):
+            raise ValueError(f"{path}: fitted on features {data['features']}, this version measures {list(FEATURES)}; "
+                             "refit with `python tools/fit_gate.py`")
+        return cls(data["features"], data["mean"], data["scale"], data["coef"], data["intercept"], data["threshold"],
+                   data.get("info", {}))
 
-def evidence_score(hits: list[Hit], scored: list, question: str = "") -> float:
-    """Best sentence similarity (1.0 for a lookup of a retrieved paper by name, see names_paper);
-    falls back to the best chunk similarity when nothing was scored."""
-    if question and names_paper(question, hits):
-        return 1.0
-    if scored:
-        return max(s.similarity for s in scored)
-    return max((h.dense for h in hits), default=0.0)
+    def save(self, path: Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.__dict__, indent=2) + "\n", encoding="utf-8")
+
+    def probability(self, vector: list[float]) -> float:
+        z = self.intercept + sum(c * (x - m) / (s or 1.0)
+                                 for c, x, m, s in zip(self.coef, vector, self.mean, self.scale, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 @dataclass
 class Decision:
     refuse: bool
-    evidence: float  # the similarity evidence score
-    coverage: float  # answerability coverage (1.0 when the question names nothing specific)
-    reason: str = ""
+    probability: float  # p(answerable) from the gate model
+    signals: Signals
+    reason: str = ""  # one sentence for the user, when refusing
+
+    @property
+    def evidence(self) -> float:
+        return self.signals.values.get("sim", 0.0)
 
 
 class Gate:
-    """Both checks over one engine's components: the embedder (similarity, word vectors) and BM25 (IDF)."""
+    """The fitted model over one engine's components: the embedder (similarity) and BM25 (IDF, spelling)."""
 
-    def __init__(self, embedder, bm25, threshold: float, coverage_threshold: float) -> None:
-        self.embedder = embedder
+    def __init__(self, bm25, model_path: Path = DEFAULT_MODEL, threshold: float | None = None) -> None:
         self.bm25 = bm25
-        self.threshold = threshold
-        self.coverage_threshold = coverage_threshold
+        self.model_path = Path(model_path)
+        self._threshold = threshold
+
+    @cached_property
+    def model(self) -> GateModel:
+        return GateModel.load(self.model_path)
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold if self._threshold is None else self._threshold
 
     def idf(self):
+        from rag.answerable import bm25_idf
+
         lookup, n_docs = self.bm25.doc_freq()
         return bm25_idf(lookup, max(n_docs, 1))
 
-    def similar(self, words: list[str], vocabulary: list[str]) -> list[float]:
-        """Each word's best cosine to the vocabulary (single-word vectors, cached like abstract sentences)."""
-        if not words or not vocabulary:
-            return [0.0] * len(words)
-        a, b = self.embedder.embed_sentences(words), self.embedder.embed_sentences(vocabulary)
-        return (a @ b.T).max(axis=1).tolist()
+    def signals(self, question: str, hits: list[Hit], scored: list) -> Signals:
+        lookup, n_docs = self.bm25.doc_freq()
+        return measure(question, hits, scored, lookup, n_docs, self.bm25.corrections(question))
 
     def decide(self, question: str, hits: list[Hit], scored: list) -> Decision:
+        signals = self.signals(question, hits, scored)
         if not hits:
-            return Decision(True, 0.0, 0.0, "nothing retrieved")
-        evidence = evidence_score(hits, scored, question)
-        coverage, ask = 1.0, None
-        if self.coverage_threshold > 0:
-            coverage, ask = best_coverage(question, hits, self.idf(), self.similar)
-        if coverage < self.coverage_threshold:
-            return Decision(True, evidence, coverage, "no retrieved abstract mentions what the question asks for")
-        # A question whose strong names (acronyms, versions, sizes) all occur in one abstract is about that
-        # paper even when it is worded far from it ("Which ERNIE models are described in the collection?").
-        named = ask is not None and coverage >= 1.0 and any(not is_weak_name(n) for n in ask.names)
-        if evidence < self.threshold and not named:
-            return Decision(True, evidence, coverage, "the retrieved abstracts are not about the question")
-        return Decision(False, evidence, coverage)
+            return Decision(True, 0.0, signals, "Nothing in the index matches the question.")
+        if self._threshold == 0:  # the gate is off
+            return Decision(False, 1.0, signals)
+        p = self.model.probability(signals.vector())
+        refuse = p < self.threshold
+        return Decision(refuse, p, signals, explain(signals) if refuse else "")
+
+
+def explain(signals: Signals) -> str:
+    """One sentence naming what is missing: terms absent from every abstract, else what the closest lacks."""
+    if signals.absent:
+        return f"No indexed abstract mentions {_join(signals.absent[:3])}."
+    if signals.missing:
+        return f"The closest abstracts do not mention {_join(signals.missing[:3])}."
+    return "The closest abstracts are about other things."
+
+
+def _join(terms: list[str]) -> str:
+    quoted = [f"\u201c{t}\u201d" for t in terms]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

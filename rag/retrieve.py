@@ -82,7 +82,7 @@ class Retriever:
         n = max(self.settings.candidates, k * 4)
         dense = self.dense(query, n, filters) if mode in ("hybrid", "dense") else []
         fixes = self.bm25.corrections(query) if mode in ("hybrid", "bm25") else []  # once: both lists use them
-        lexical = self.lexical(query, n, filters, fixes) if mode in ("hybrid", "bm25") else []
+        lexical = self.lexical(_with_spellings(query), n, filters, fixes) if mode in ("hybrid", "bm25") else []
         titled = self.titled(fixes, dense + lexical) if mode == "hybrid" else []
         return fuse(dense, lexical, self.settings.rrf_k, titled)[:k]
 
@@ -109,6 +109,15 @@ class Retriever:
             if matched and matched > ranked.get(pid, (0, chunk))[0]:
                 ranked[pid] = (matched, chunk)
         return [chunk for _, chunk in sorted(ranked.values(), key=lambda mc: -mc[0])]
+
+
+def _with_spellings(query: str) -> str:
+    """The query plus the other spellings of its glued or split names ("olmo2" also as "olmo 2", "dino v2"
+    also as "dinov2"): BM25 tokenises "OLMo 2" and "olmo2" differently and would score the other form zero."""
+    from rag.signals import split_spellings
+
+    extra = split_spellings(query)
+    return f"{query} {' '.join(extra)}" if extra else query
 
 
 def fuse(dense: list[_Chunk], lexical: list[_Chunk], rrf_k: int = 60, titled: list[_Chunk] | None = None) -> list[Hit]:

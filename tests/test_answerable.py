@@ -6,8 +6,6 @@ import pytest
 
 from rag.answerable import (
     PaperText,
-    best_coverage,
-    coverage,
     is_identifier,
     named_sources,
     parse_ask,
@@ -22,10 +20,6 @@ def paper(title: str, abstract: str) -> Hit:
 
 def flat_idf(_word: str) -> float:
     return 1.0
-
-
-def no_similarity(words: list[str], _vocabulary: list[str]) -> list[float]:
-    return [0.0] * len(words)
 
 
 TOWER = paper("Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs",
@@ -80,44 +74,6 @@ def test_names_match_the_ways_abstracts_write_them(name, abstract):
 ])
 def test_names_do_not_match_near_misses(name, abstract):
     assert not PaperText(paper("A title", abstract)).has_name(name)
-
-
-def test_a_missing_metric_lowers_coverage_below_the_default_threshold():
-    ask = parse_ask("What COMET score does Tower+ 72B get on WMT24?")
-    assert coverage(ask, PaperText(TOWER), flat_idf, no_similarity) < 0.9
-    answerable = parse_ask("Which scales does Tower+ come in besides 72B?")
-    assert coverage(answerable, PaperText(TOWER), flat_idf, no_similarity) == 1.0
-
-
-def test_attribute_words_match_by_word_similarity():
-    ask = parse_ask("Which languages does Tower+ cover?")
-    seen: list[tuple[list[str], list[str]]] = []
-
-    def similar(words, vocabulary):
-        seen.append((words, vocabulary))
-        return [0.7 if w == "languages" and "multilingual" in vocabulary else 0.0 for w in words]
-
-    hit = paper("Tower+", "Tower+ covers 22 multilingual settings.")
-    assert coverage(ask, PaperText(hit), flat_idf, similar) == 1.0
-    assert seen and seen[0][0] == ["languages"]
-
-
-def test_count_questions_need_a_number_next_to_the_attribute():
-    hit = paper("Tower+", "Tower+ supports many languages. It was trained in 2024 on 10 GPUs.")
-    assert coverage(parse_ask("How many languages does Tower+ support?"), PaperText(hit), flat_idf, no_similarity) <= 0.5
-    assert coverage(parse_ask("How many GPUs trained Tower+?"), PaperText(hit), flat_idf, no_similarity) == 1.0
-
-
-def test_when_questions_need_a_date():
-    undated = paper("Llama 3 notes", "Llama 3 is released to the public with open weights.")
-    dated = paper("Llama 3 notes", "Llama 3 was released in April 2024.")
-    ask = "When was Llama 3 released to the public?"
-    assert best_coverage(ask, [undated], flat_idf, no_similarity)[0] <= 0.5
-    assert best_coverage(ask, [dated], flat_idf, no_similarity)[0] == 1.0
-
-
-def test_questions_that_name_nothing_specific_are_left_to_the_similarity_gate():
-    assert best_coverage("Is there work on learning from bird sounds?", [TOWER], flat_idf, no_similarity)[0] == 1.0
 
 
 def test_named_sources_keeps_the_papers_a_question_names():

@@ -27,7 +27,7 @@ def test_stream_yields_text_then_answer(engine):
 
 def test_off_topic_question_is_refused(engine):
     answer = engine.ask("What is a good recipe for banana bread with walnuts?")
-    assert answer.refused and answer.text == REFUSAL and not answer.citations
+    assert answer.refused and answer.text.startswith(REFUSAL) and not answer.citations
     assert answer.sources, "retrieved sources are kept even when refusing"
 
 

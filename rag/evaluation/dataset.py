@@ -71,8 +71,9 @@ def parse_line(text: str, line: int, source: str = "dataset") -> EvalItem | None
     )
 
 
-def load_dataset(path: Path, limit: int | None = None) -> list[EvalItem]:
-    """Parse and check a dataset file (syntax and duplicate ids); ``limit`` keeps the first N questions."""
+def load_dataset(path: Path, limit: int | None = None, split: str | None = None) -> list[EvalItem]:
+    """Parse and check a dataset file (syntax and duplicate ids); ``split`` ("train"/"test", see
+    rag.evaluation.split) keeps that part; ``limit`` then keeps the first N questions."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -92,6 +93,12 @@ def load_dataset(path: Path, limit: int | None = None) -> list[EvalItem]:
         items.append(item)
     if not items:
         raise DatasetError(f"dataset {path} has no questions")
+    if split:
+        from rag.evaluation.split import split_of
+
+        if split not in ("train", "test"):
+            raise DatasetError(f"unknown split {split!r}: use train or test")
+        items = [item for item in items if split_of(item.expected_titles, item.id) == split]
     return items[:limit] if limit else items
 
 

@@ -16,9 +16,9 @@ from rag.evaluation.runner import EvalConfig, run_config
 JUDGE_SKIPPED = "skipped (set RAG_JUDGE_BASE_URL and RAG_JUDGE_MODEL to an OpenAI-compatible endpoint to judge)."
 
 
-def load_checked(engine, dataset: Path, limit: int | None = None) -> list[EvalItem]:
+def load_checked(engine, dataset: Path, limit: int | None = None, split: str | None = None) -> list[EvalItem]:
     """Load the dataset and check every expected title against the index before anything runs."""
-    items = load_dataset(dataset, limit=limit)
+    items = load_dataset(dataset, limit=limit, split=split)
     check_titles(items, indexed_titles(engine), str(dataset))
     return items
 
@@ -40,16 +40,17 @@ def _judge_note(judge) -> str:
 
 
 def main(engine, dataset: Path, llm: str | None = None, k: int = 5, out: Path = Path("out/eval"),
-         limit: int | None = None, compare: list[str] | None = None, as_json: bool = False) -> dict:
+         limit: int | None = None, compare: list[str] | None = None, as_json: bool = False,
+         split: str | None = None) -> dict:
     """Run ``rag eval``; returns metrics (one config) or {label: metrics} (``--compare``)."""
     dataset = Path(dataset)
     out = Path(out)
     base = EvalConfig(llm=llm, k=k)
     configs = [EvalConfig.parse(text, base) for text in compare or []] or [base]
-    items = load_checked(engine, dataset, limit)
+    items = load_checked(engine, dataset, limit, split)
     judge = make_judge(engine.settings)
     progress = not as_json
-    name = dataset.name
+    name = f"{dataset.name} ({split} split)" if split else dataset.name
     runs: dict[str, dict] = {}
     for config in configs:
         metrics, results = evaluate(engine, items, config, name, progress=progress, judge=judge, desc=config.label)
