@@ -282,7 +282,6 @@ def session_from_messages(engine: Engine, messages: list[ChatMessage], **options
     the LLM to condense.
     """
     from rag.chat import rule_condense
-
     from rag.engine import fit_query
 
     turns = [m for m in messages if m.role in ("user", "assistant")]

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     judge_model: str = ""
     judge_api_key: str = ""
 
+    @field_validator("ingest_root", mode="before")
+    @classmethod
+    def _unset_root(cls, value: object) -> object:
+        """``RAG_INGEST_ROOT=`` (empty) means the default, never the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "ingest_root", mode="after")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:

@@ -18,6 +18,7 @@ Heavy imports happen on first use only.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -246,10 +247,8 @@ class SentenceVectorStore:
         """Close and delete the store's files (it is a cache: every vector can be computed again)."""
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
-                except sqlite3.Error:
-                    pass
                 self._conn = None
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)

@@ -164,7 +164,8 @@ class Engine:
         from rag.store import reset_client_cache
 
         clear(self.settings)
-        self.__dict__.pop("bm25", None)
+        for cached in ("bm25", "retriever", "gate"):  # they hold the BM25 copy being replaced
+            self.__dict__.pop(cached, None)
         self.embedder.sentence_store.discard()
         if self.settings.uses_chroma_server:
             return

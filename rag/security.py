@@ -27,8 +27,9 @@ MASK = "***"
 #: Credentials that look like credentials even when they are not this process's own: an upstream error
 #: that echoes an ``Authorization`` header, an OpenAI-style key, ``api_key=...`` in a URL or JSON body.
 _PATTERNS = [
-    re.compile(r"(?i)(authorization\b[\"']?\s*[:=]\s*[\"']?)(?:bearer|basic|token)?\s*[^\s\"',;}]+"),
-    re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"(?i)(authorization\b[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?"
+               r"(?!(?:bearer|basic|token)\b)(?![<*])[^\s\"',;}]+"),
+    re.compile(r"(?i)\b(bearer\s+)(?![<*])[A-Za-z0-9._~+/=-]{6,}"),
     re.compile(r"\b()(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}"),
     re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|x-api-key|x-chroma-token|password|secret)[\"']?\s*[:=]\s*[\"']?)"
                r"[^\s\"',;&}]+"),

@@ -362,15 +362,16 @@ class LoginThrottleMiddleware:
             self.throttle.failed(client)
 
 
-def login_session_check(blocks: gr.Blocks):
+def login_session_check(mounted: dict):
     """Whether a request carries a signed-in session of the mounted Gradio app (its login cookie).
 
     Gradio keeps issued session tokens in ``App.tokens`` and sets them as ``access-token[-unsecure]-<id>``
     cookies; this mirrors its own ``get_current_user`` so the API beside the UI accepts the same login.
+    ``mounted["app"]`` is the Gradio app, known once it is mounted; until then no request passes.
     """
 
     def check(request) -> bool:
-        server = getattr(blocks, "server_app", None)
+        server = mounted.get("app")
         tokens = getattr(server, "tokens", None)
         if not tokens:
             return False
@@ -390,16 +391,21 @@ def create_app(engine: Engine, auth: tuple[str, str] | None = None):
     With ``auth`` the API routes accept the UI's login session or the bearer token, never neither; failed
     sign-ins are throttled per client.
     """
+    from gradio.routes import App as GradioApp
+
     from rag.api import create_app as create_api
 
     blocks = build(engine)
-    app = create_api(engine, login_check=login_session_check(blocks) if auth else None)
+    mounted: dict = {}
+    app = create_api(engine, login_check=login_session_check(mounted) if auth else None)
     if auth:
         app.add_middleware(LoginThrottleMiddleware, throttle=LoginThrottle())
-    return gr.mount_gradio_app(app, blocks, path="/", auth=check_password(auth) if auth else None, theme=THEME,
-                               css=CSS, footer_links=[],
-                               auth_message="paperchat: sign in with the RAG_UI_AUTH credentials.",
-                               show_error=True)
+    app = gr.mount_gradio_app(app, blocks, path="/", auth=check_password(auth) if auth else None, theme=THEME,
+                              css=CSS, footer_links=[],
+                              auth_message="paperchat: sign in with the RAG_UI_AUTH credentials.",
+                              show_error=True)
+    mounted["app"] = next((r.app for r in app.routes if isinstance(getattr(r, "app", None), GradioApp)), None)
+    return app
 
 
 def _check_port(host: str, port: int) -> None:
