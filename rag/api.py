@@ -554,8 +554,9 @@ class ClosingStreamingResponse(StreamingResponse):
     Why: when a client disconnects mid-stream, Starlette stops iterating but never closes the
     generator; its ``finally`` blocks (which close the LLM call and release the local model's
     one-generation-at-a-time lock) then wait for the garbage collector, and every later local answer
-    stalled behind the abandoned one. Closing runs in a worker thread (the generator may block briefly)
-    and is shielded from the cancellation that ended the response.
+    stalled behind the abandoned one. So the response listens for the disconnect itself, raises the
+    request's abandon signal (:func:`rag.llm.base.abandon_signal`: the backend stops within one token),
+    and closes the generator in a worker thread, shielded from the cancellation that ended the response.
     """
 
     def __init__(self, content: Iterator[str], **kwargs) -> None:
@@ -565,8 +566,26 @@ class ClosingStreamingResponse(StreamingResponse):
     async def __call__(self, scope, receive, send) -> None:
         import anyio
 
+        from rag.llm.base import abandon_signal
+
+        gone = abandon_signal()  # seen by the worker threads that produce this answer
         try:
-            await super().__call__(scope, receive, send)
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    try:
+                        await self.stream_response(send)
+                    except OSError:  # the server reports a send to a client that has gone
+                        gone.set()
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                # Listen for the client going away whatever the ASGI version: with spec 2.4 Starlette only
+                # notices at the next send, and a model can think for many seconds between two sends.
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                gone.set()
+                group.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_close_quietly, self._source)

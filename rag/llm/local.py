@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.config import Settings
-from rag.llm.base import LLMCallError, Message
+from rag.llm.base import LLMCallError, Message, abandoned
 
 _patch_lock = threading.Lock()
 
@@ -111,6 +111,8 @@ class LocalBackend:
             except ValueError as exc:  # e.g. the prompt exceeds the context window
                 raise LLMCallError("bad_request", str(exc)) from exc
             for chunk in chunks:
+                if abandoned():  # the client has gone: stop generating for nobody
+                    return
                 delta = chunk["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 from rag.config import Settings
-from rag.llm.base import LLMCallError, Message
+from rag.llm.base import LLMCallError, Message, abandoned
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -122,6 +122,8 @@ class OpenAIBackend:
                 stop=stop[:4] or None, stream=True,  # OpenAI accepts at most 4 stop sequences
             )
             for chunk in response:
+                if abandoned():  # the client has gone: stop reading (the response is closed below)
+                    return
                 delta = chunk.choices[0].delta.content if chunk.choices else None
                 if delta:
                     yield delta

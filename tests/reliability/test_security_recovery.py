@@ -97,20 +97,21 @@ def test_redact_removes_configured_secrets_and_credential_shapes():
 
 # --- a client that disconnects mid-stream (local mode) ----------------------------------------------------
 class _SlowLlama:
-    """Stands in for llama_cpp.Llama behind the real LocalBackend (and its real lock): the first
-    generation is slow, as a long local answer is; later ones are quick."""
+    """Stands in for llama_cpp.Llama behind the real LocalBackend (and its real lock): generation number
+    ``slow_call`` is slow, as a long local answer is (0.25 s a token); the others are quick."""
 
-    def __init__(self) -> None:
+    def __init__(self, slow_call: int) -> None:
         self.calls = 0
+        self.slow_call = slow_call
 
     def create_chat_completion(self, messages, max_tokens, temperature, stop, stream, seed):
         self.calls += 1
-        delay = 0.25 if self.calls == 1 else 0.0
+        delay = 0.25 if self.calls == self.slow_call else 0.0
 
         def chunks():
             for i in range(max_tokens):
                 time.sleep(delay)
-                yield {"choices": [{"delta": {"content": f"Tower+ balances translation step {i}. "}}]}
+                yield {"choices": [{"delta": {"content": f" tower{i}"}}]}  # one long sentence: all of it is read
 
         return chunks()
 
@@ -122,30 +123,37 @@ def test_disconnect_mid_stream_leaves_the_next_local_answer_fast(engine, corpus_
 
     local = engine_sharing_model(engine, corpus_index, llm="local", llm_timeout=120, llm_max_tokens=128)
     backend = LocalBackend(local.settings, Path("fake-SmolLM2.gguf"))
-    backend._llama = _SlowLlama()
+    backend._llama = _SlowLlama(slow_call=2)
     local.__dict__["_llm_backends"] = {"local": backend}
     body = {"model": "paperchat-local", "messages": [{"role": "user", "content": TOWER_Q}]}
     gc.disable()
     try:
-        with BackgroundServer(create_app(local, warm=False)) as server:
-            with httpx.Client(base_url=server.url, timeout=60) as client, \
-                    client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
-                assert next(r.iter_lines()).startswith("data: ")  # the role chunk: the answer is streaming
-                deadline = time.monotonic() + 20
-                while backend._llama.calls == 0 and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                time.sleep(0.5)
-                assert backend._llama.calls == 1, "the model is generating"
-            # the client has gone; the model was in the middle of its slow generation
+        with BackgroundServer(create_app(local, warm=False)) as server, \
+                httpx.Client(base_url=server.url, timeout=60) as client:
             t0 = time.monotonic()
-            with httpx.Client(base_url=server.url, timeout=25) as client:
-                r = client.post("/v1/chat/completions", json=body)
-            seconds = time.monotonic() - t0
+            assert client.post("/v1/chat/completions", json=body).status_code == 200  # warm; a quick generation
+            baseline = time.monotonic() - t0
+            with client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+                lines = r.iter_lines()  # kept open: dropping the iterator would already disconnect
+                assert next(lines).startswith("data: ")  # the answer is streaming
+                deadline = time.monotonic() + 60
+                while backend._llama.calls < 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                time.sleep(1.0)
+                assert backend._llama.calls == 2 and backend._lock.locked(), "the slow generation is running"
+            gone = time.monotonic()  # the client has disconnected mid-generation (~30 s of tokens left)
+            while backend._lock.locked() and time.monotonic() - gone < 20:
+                time.sleep(0.05)
+            released = time.monotonic() - gone
+            t0 = time.monotonic()
+            r = client.post("/v1/chat/completions", json=body, timeout=30)
+            after = time.monotonic() - t0
     finally:
         gc.enable()
-    print(f"answer after a disconnect: {seconds:.2f} s")
-    assert r.status_code == 200 and backend._llama.calls >= 2
-    assert seconds < 8, f"the next local answer waited {seconds:.1f} s for the abandoned one"
+    print(f"lock released {released:.2f} s after the disconnect; answers: {baseline:.2f} s before, {after:.2f} s after")
+    assert released < 3, f"the local model stayed locked {released:.1f} s after the client left"
+    assert r.status_code == 200 and backend._llama.calls == 3
+    assert after < baseline + 5, f"the next local answer took {after:.1f} s (a normal one {baseline:.1f} s)"
 
 
 # --- damaged index files ---------------------------------------------------------------------------------
@@ -239,10 +247,9 @@ def test_gradio_ask_endpoint_validates_its_arguments(engine):
     with running_app(engine) as url:
         client = Client(url, verbose=False, download_files=False)
         for k in (100000, 0, "abc", 2.5):
-            t0 = time.monotonic()
             with pytest.raises(Exception, match="k must be a whole number") as info:
                 client.predict(TOWER_Q, k, api_name="/ask")
-            assert time.monotonic() - t0 < 5 and "Traceback" not in str(info.value)
+            assert "Traceback" not in str(info.value)
         with pytest.raises(Exception, match="four-digit year"):
             client.predict(TOWER_Q, 3, "last year", api_name="/ask")
         with pytest.raises(Exception, match="surrogate"):
