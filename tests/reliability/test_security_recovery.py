@@ -238,7 +238,6 @@ def test_damaged_sentence_cache_is_started_afresh(tmp_path):
 
 
 # --- the Gradio ask endpoint, UI logins, corpus links ---------------------------------------------------------
-@pytest.mark.browser
 def test_gradio_ask_endpoint_validates_its_arguments(engine):
     from gradio_client import Client
 
