@@ -20,7 +20,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api import BackgroundServer, create_app
-from rag.security import LoginThrottle, redact, safe_href
 from rag.types import Answer, Hit
 from tests.api.support import engine_sharing_model
 from tests.conftest import CORPUS, make_settings
@@ -84,6 +83,8 @@ def test_key_echoed_by_the_upstream_never_reaches_any_surface(engine, corpus_ind
 
 
 def test_redact_removes_configured_secrets_and_credential_shapes():
+    from rag.security import redact
+
     settings = make_settings(Path("/unused"), api_token="tok-0123456789", openai_api_key=KEY)
     echoed = (f"400: headers {{'authorization': 'Bearer {KEY}', 'x-api-key': 'other-secret-777'}} "
               f"token tok-0123456789 and sk-proj-unrelatedKey12345 api_key=abc123secret \ud800")
@@ -269,6 +270,8 @@ def test_failed_ui_logins_are_throttled_per_client(engine):
 
 
 def test_login_throttle_backs_off_exponentially_and_forgets_on_success():
+    from rag.security import LoginThrottle
+
     now = [0.0]
     throttle = LoginThrottle(free=3, cap=60, clock=lambda: now[0])
     assert [throttle.failed("1.2.3.4") for _ in range(6)] == [0, 0, 1, 2, 4, 8]
@@ -287,6 +290,7 @@ LINKY = ("We release code at [our repo](https://evil.example/x) and [click](java
 def test_corpus_links_render_as_text_and_cards_link_only_http():
     from markdown_it import MarkdownIt
 
+    from rag.security import safe_href
     from ui import render
 
     answer = Answer(question="q", text=LINKY + " [1]", mode="extractive",
