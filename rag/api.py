@@ -11,11 +11,13 @@ Design points:
   pool. Each request builds its own :class:`~rag.ChatSession` from the request's ``messages``: a
   request never sees another request's history.
 * ``RAG_API_TOKEN`` turns on bearer auth for every ``/v1`` route and ``/healthz`` (the OpenAPI schema
-  and ``/docs`` stay public). ``POST /v1/ingest`` writes to the index, so it is refused with 403 when
-  no token is configured.
+  and ``/docs`` stay public). Mounted beside the UI with a login (``RAG_UI_AUTH``), the same routes
+  also accept the UI's login session, and require one of the two even without a token: one auth model
+  per process. ``POST /v1/ingest`` writes to the index, so it is refused with 403 when no token is
+  configured; it takes uploaded records or files, or server paths inside ``RAG_INGEST_ROOT`` only.
 * Bodies larger than ``RAG_API_MAX_BODY_BYTES`` get 413 before any parsing.
 * Errors use OpenAI's shape ``{"error": {"message", "type", "code", "param"}}`` with one-line
-  messages; the API token and LLM keys are scrubbed from every error body and log line.
+  messages; every error body, notice and log line passes through :func:`rag.security.redact`.
 """
 
 from __future__ import annotations
@@ -24,24 +26,26 @@ import hmac
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.engine import ChatSession, Engine
 from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, LLMUnavailable, RagError
+from rag.security import exposure_warning, one_line
+from rag.security import redact as _redact
 from rag.types import Answer, Filters, final_answer
 
 log = logging.getLogger("rag.api")
@@ -127,8 +131,15 @@ class AskRequest(FilterFields):
 
 
 class IngestRequest(BaseModel):
-    paths: list[str] = Field(..., min_length=1, description="Files or folders on the server.")
-    prune: bool = False
+    """Papers to add: uploaded ``records`` and/or server ``paths`` inside RAG_INGEST_ROOT."""
+
+    records: list[dict[str, Any]] = Field(default_factory=list, max_length=100_000, description=(
+        "Papers as JSON objects: title, abstract, and optionally authors, date, upvotes, url."))
+    source: str = Field("upload.jsonl", max_length=200, description="Source label stored with uploaded records.")
+    paths: list[str] = Field(default_factory=list, max_length=1000, description=(
+        "Files or folders on the server, relative to RAG_INGEST_ROOT or absolute inside it."))
+    prune: bool = Field(False, description="Remove papers whose sources are all named by this request but which "
+                                           "it no longer contains.")
 
 
 class SearchHit(BaseModel):
@@ -237,21 +248,14 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-def _secrets(engine: Engine) -> list[str]:
-    s = engine.settings
-    return [v for v in (s.api_token, s.openai_api_key, s.judge_api_key) if v and len(v) >= 4]
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` with every configured secret replaced, for error bodies and log lines."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+def redact(text: str, engine: Engine) -> str:
+    """``text`` without secrets (:func:`rag.security.redact` with this engine's settings)."""
+    return _redact(text, engine.settings)
 
 
 def error_response(engine: Engine, status: int, message: str, kind: str, code: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    line = redact(" ".join(str(message).split()), _secrets(engine))  # one line, no secrets
+    line = one_line(message, engine.settings)  # one line, no secrets, encodable
     body = ErrorBody(error=ErrorDetail(message=line, type=kind, code=code))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
@@ -278,26 +282,36 @@ def session_from_messages(engine: Engine, messages: list[ChatMessage], **options
     the LLM to condense.
     """
     from rag.chat import rule_condense
+    from rag.engine import fit_query
 
     turns = [m for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise BadQuestion("The last message must come from the user: it is the question to answer.")
     question = turns[-1].text()
+    session = engine.chat(**options)
+    # Only the turns the session keeps can reach retrieval or the model: condensing the rest would be
+    # wasted work (quadratic in a 10,000-message conversation) and count against the length limit.
+    earlier = turns[:-1][-2 * session.max_turns:]
+    limit = engine.settings.max_question_chars
     history: list[tuple[str, str]] = []
     pending: str | None = None
-    for m in turns[:-1]:
+    for m in earlier:
         if m.role == "user":
             if pending:
-                history.append((rule_condense(pending, history), ""))
-            pending = " ".join(m.text().split())
+                history.append((fit_query(rule_condense(pending, history), limit), ""))
+            pending = _valid_text(" ".join(m.text().split()))
         elif pending:
-            history.append((rule_condense(pending, history), _strip_sources(m.text())))
+            history.append((fit_query(rule_condense(pending, history), limit), _valid_text(_strip_sources(m.text()))))
             pending = None
     if pending:
-        history.append((rule_condense(pending, history), ""))
-    session = engine.chat(**options)
+        history.append((fit_query(rule_condense(pending, history), limit), ""))
     session.history = history[-session.max_turns:]
     return session, question
+
+
+def _valid_text(text: str) -> str:
+    """Earlier turns with unencodable characters (lone surrogates) replaced: only the question is refused."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None, **extra) -> str:
@@ -356,8 +370,13 @@ class BodyLimit:
 
 
 # --- the app ---------------------------------------------------------------------------------------------
-def create_app(engine: Engine, warm: bool = True) -> FastAPI:
-    """The API app for ``engine``. ``warm`` loads the index and embedding model at startup."""
+def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request], bool] | None = None) -> FastAPI:
+    """The API app for ``engine``. ``warm`` loads the index and embedding model at startup.
+
+    ``login_check``: given by the UI when it is mounted with a login (``RAG_UI_AUTH``); it says whether a
+    request carries a signed-in UI session. The API then requires that session or the token, so the
+    routes beside a login-protected UI are never open to anyone.
+    """
     settings = engine.settings
     token = settings.api_token
 
@@ -382,15 +401,26 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
 
     bearer = HTTPBearer(auto_error=False, description="RAG_API_TOKEN, when the server sets one.")
 
-    def check_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        if token and not (creds and hmac.compare_digest(creds.credentials.encode(), token.encode())):
+    def token_ok(creds: HTTPAuthorizationCredentials | None) -> bool:
+        return bool(token and creds and hmac.compare_digest(creds.credentials.encode(), token.encode()))
+
+    def check_token(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if token_ok(creds):
+            return
+        if login_check is not None:
+            if login_check(request):
+                return
+            raise _AuthError(401, "Sign in to the web UI first, or send `Authorization: Bearer <RAG_API_TOKEN>`"
+                                  + ("." if token else " (set RAG_API_TOKEN to use the API without the UI)."))
+        if token:
             raise _AuthError(401, "Missing or wrong bearer token: send `Authorization: Bearer <RAG_API_TOKEN>`.")
 
     def check_write(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if not token:
             raise _AuthError(403, "Ingest over HTTP is disabled because no API token is configured: "
                                   "set RAG_API_TOKEN and send it as a bearer token.")
-        check_token(creds)
+        if not token_ok(creds):
+            raise _AuthError(401, "Missing or wrong bearer token: send `Authorization: Bearer <RAG_API_TOKEN>`.")
 
     auth = [Depends(check_token)]
 
@@ -422,14 +452,14 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         log.error("internal error on %s %s:\n%s", request.method, request.url.path,
-                  redact("".join(traceback.format_exception(exc)), _secrets(engine)))
+                  redact("".join(traceback.format_exception(exc)), engine))
         return error_response(engine, 500, "Internal error; the server log has the details.", "server_error")
 
     @app.get("/healthz", response_model=Health, dependencies=auth, responses=_errors(401, 503), tags=["meta"])
     def healthz():
-        """Index facts; 503 when the index (e.g. a Chroma server) cannot be read."""
+        """Index facts after a tiny search through each index (vectors and BM25); 503 when one fails."""
         try:
-            stats = engine.stats()
+            stats = engine.health()
             mode = engine.resolve_mode()
         except Exception as exc:  # any failure to read the index means "not ready"
             message = str(exc) if isinstance(exc, RagError) else f"The index cannot be read ({type(exc).__name__})."
@@ -459,9 +489,9 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
             return ChatCompletion(id=cid, created=created, model=model,
                                   choices=[Choice(message=AssistantMessage(content=answer.render()))],
                                   citations=[c.title for c in answer.citations], refused=answer.refused,
-                                  notice=answer.notice)
-        return StreamingResponse(_sse(engine, first, stream, cid, created, model), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                                  notice=redact(answer.notice, engine))
+        return ClosingStreamingResponse(_sse(engine, first, stream, cid, created, model), media_type="text/event-stream",
+                                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.post("/v1/search", response_model=SearchResponse, dependencies=auth, tags=["paperchat"],
               responses=_errors(400, 401, 409, 413, 422, 503))
@@ -476,16 +506,96 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
         """One question, one structured answer (the same JSON as ``rag ask --json``)."""
         answer = engine.ask(req.question, k=req.k, filters=req.filters(), llm=req.llm)
         data = answer.to_dict()
-        data["notice"] = redact(data["notice"], _secrets(engine))
+        data["notice"] = redact(data["notice"], engine)
         return data
 
     @app.post("/v1/ingest", response_model=IngestResponse, dependencies=[Depends(check_write)], tags=["paperchat"],
-              responses=_errors(400, 401, 403, 413, 422, 503))
-    def ingest(req: IngestRequest):
-        """Add new and changed papers from files or folders on the server (needs the API token)."""
-        return engine.ingest([Path(p) for p in req.paths], prune=req.prune).to_dict()
+              responses=_errors(400, 401, 403, 413, 422, 503), openapi_extra=_INGEST_BODY)
+    async def ingest(request: Request):
+        """Add papers (needs the API token): JSON ``records``, multipart ``files`` (JSONL, CSV or a Daily
+        Papers listing), or server ``paths`` inside RAG_INGEST_ROOT (regular files only, size-capped)."""
+        from starlette.concurrency import run_in_threadpool
+
+        files: list[tuple[str, bytes]] = []
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form(max_files=100, max_fields=1000)
+            for item in form.getlist("files"):
+                if not isinstance(item, str):
+                    files.append((item.filename or "upload.txt", await item.read()))
+            fields = {"paths": [v for v in form.getlist("paths") if isinstance(v, str)],
+                      "prune": str(form.get("prune") or "false").strip().lower() in ("1", "true", "yes", "on")}
+        else:
+            try:
+                fields = json.loads(await request.body() or b"{}")
+            except ValueError:
+                raise RequestValidationError([{"loc": ("body",), "msg": "the body is not valid JSON"}]) from None
+        try:
+            req = IngestRequest.model_validate(fields)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        report = await run_in_threadpool(engine.ingest_from_client, req.paths, files, req.records, req.source, req.prune)
+        return report.to_dict()
 
     return app
+
+
+_INGEST_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": IngestRequest.model_json_schema(ref_template="#/components/schemas/{model}")},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "paths": {"type": "array", "items": {"type": "string"}},
+        "prune": {"type": "boolean"}}}},
+}}}
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A streaming response that closes its (synchronous) body generator however the response ends.
+
+    Why: when a client disconnects mid-stream, Starlette stops iterating but never closes the
+    generator; its ``finally`` blocks (which close the LLM call and release the local model's
+    one-generation-at-a-time lock) then wait for the garbage collector, and every later local answer
+    stalled behind the abandoned one. So the response listens for the disconnect itself, raises the
+    request's abandon signal (:func:`rag.llm.base.abandon_signal`: the backend stops within one token),
+    and closes the generator in a worker thread, shielded from the cancellation that ended the response.
+    """
+
+    def __init__(self, content: Iterator[str], **kwargs) -> None:
+        super().__init__(content, **kwargs)
+        self._source = content
+
+    async def __call__(self, scope, receive, send) -> None:
+        import anyio
+
+        from rag.llm.base import abandon_signal
+
+        gone = abandon_signal()  # seen by the worker threads that produce this answer
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    try:
+                        await self.stream_response(send)
+                    except OSError:  # the server reports a send to a client that has gone
+                        gone.set()
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                # Listen for the client going away whatever the ASGI version: with spec 2.4 Starlette only
+                # notices at the next send, and a model can think for many seconds between two sends.
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                gone.set()
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_close_quietly, self._source)
+
+
+def _close_quietly(gen: Iterator[str]) -> None:
+    try:
+        gen.close()  # type: ignore[attr-defined]
+    except ValueError:  # still running in another thread: it ends at its next yield
+        log.warning("a streamed answer could not be closed while it was running")
 
 
 class _AuthError(Exception):
@@ -514,9 +624,9 @@ def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], ci
             item = next(stream, None)
     except Exception as exc:  # the service stays up; the client gets a clean end
         if not isinstance(exc, RagError):
-            log.error("stream failed:\n%s", redact("".join(traceback.format_exception(exc)), _secrets(engine)))
+            log.error("stream failed:\n%s", redact("".join(traceback.format_exception(exc)), engine))
         note = str(exc) if isinstance(exc, RagError) else "the answer was interrupted by an internal error"
-        yield _chunk(cid, created, model, {"content": f"\n\n({redact(note, _secrets(engine))})"})
+        yield _chunk(cid, created, model, {"content": f"\n\n({one_line(note, engine.settings)})"})
     finally:
         # A client that disconnects closes this generator: close the engine's too, so an LLM call
         # (and the local model's one-generation-at-a-time lock) is released now, not at garbage collection.
@@ -530,7 +640,7 @@ def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], ci
         if tail:
             yield _chunk(cid, created, model, {"content": tail})
         extra = {"citations": [c.title for c in answer.citations], "refused": answer.refused,
-                 "notice": redact(answer.notice, _secrets(engine))}
+                 "notice": redact(answer.notice, engine)}
     yield _chunk(cid, created, model, {}, "stop", **extra)
     yield "data: [DONE]\n\n"
 
@@ -542,7 +652,7 @@ def warm_up(engine: Engine) -> None:
         engine.bm25.retriever()
         engine.embedder.embed_query("warm up")
     except Exception as exc:  # a down Chroma server must not stop the API from starting (healthz says 503)
-        log.warning("warm-up incomplete: %s", redact(str(exc), _secrets(engine)))
+        log.warning("warm-up incomplete: %s", redact(str(exc), engine))
 
 
 # --- serving ---------------------------------------------------------------------------------------------
@@ -557,8 +667,9 @@ def serve(engine: Engine, host: str | None = None, port: int | None = None) -> N
 
     host = host or engine.settings.host
     port = port or default_port(engine)
-    if not engine.settings.api_token and host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s without RAG_API_TOKEN: anyone who can reach it can query the index", host)
+    warning = exposure_warning(engine.settings, host, ui=False)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print(f"paperchat API on http://{host}:{port}/v1 (OpenAPI: http://{host}:{port}/docs)", flush=True)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 import shutil
 import threading
@@ -18,6 +19,7 @@ from rag.config import Settings
 from rag.store import Store
 
 _STATE = "paperchat_state.json"
+log = logging.getLogger("rag.bm25")
 
 
 class BM25Index:
@@ -44,7 +46,7 @@ class BM25Index:
                 return self._retriever
             state = self._read_state()
             if state.get("revision") == revision and state.get("collection") == self.settings.collection:
-                self._retriever = self._load() if state.get("docs") else None
+                self._retriever = self._load_or_rebuild(revision, state) if state.get("docs") else None
             else:
                 self._retriever = self._build(revision)
             self._revision = revision
@@ -54,6 +56,27 @@ class BM25Index:
         from llama_index.retrievers.bm25 import BM25Retriever
 
         return BM25Retriever.from_persist_dir(str(self.dir), show_progress=False)
+
+    def _load_or_rebuild(self, revision: int, state: dict):
+        """The saved copy, or a fresh build from Chroma when the files are damaged (truncated, deleted,
+        half-copied): the BM25 files are derived data, so a bad copy costs a rebuild, never an answer."""
+        try:
+            retriever = self._load()
+            if int(retriever.bm25.scores.get("num_docs", -1)) != int(state.get("docs", -2)):
+                raise ValueError(f"{retriever.bm25.scores.get('num_docs')} documents, the state file says {state.get('docs')}")
+            return retriever
+        except Exception as exc:  # any load failure of a derived file means "rebuild it"
+            log.warning("BM25 index in %s cannot be loaded (%s: %s); rebuilding it from Chroma",
+                        self.dir, type(exc).__name__, str(exc)[:200])
+            return self._build(revision)
+
+    def rebuild(self) -> None:
+        """Discard the saved copy and build it again from Chroma (``rag ingest --rebuild``)."""
+        with self._lock:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            revision = self.store.get_revision()
+            self._retriever = self._build(revision)
+            self._revision = revision
 
     def _build(self, revision: int):
         from llama_index.core.schema import TextNode
@@ -129,18 +152,30 @@ class BM25Index:
         retriever = self.retriever()
         if retriever is None:
             return []
-        from llama_index.core.schema import QueryBundle
 
         fixes = self.corrections(query) if fixes is None else fixes
         if fixes:
             query = f"{query} {' '.join(fixes)}"
 
+        try:
+            hits = self._retrieve(retriever, query, k)
+        except Exception as exc:  # loaded but unusable (e.g. arrays from different builds): rebuild once
+            log.warning("BM25 search failed (%s: %s); rebuilding the index from Chroma", type(exc).__name__, str(exc)[:200])
+            self.rebuild()
+            retriever = self.retriever()
+            if retriever is None:
+                return []
+            hits = self._retrieve(retriever, query, k)
+        return [(h.node.node_id, h.node.get_content(), h.node.metadata, float(h.score)) for h in hits if h.score > 0]
+
+
+    def _retrieve(self, retriever, query: str, k: int):
+        from llama_index.core.schema import QueryBundle
+
         n_docs = int(retriever.bm25.scores.get("num_docs", 0))
         with self._query_lock:
             retriever.similarity_top_k = max(1, min(k, n_docs))
-            hits = retriever.retrieve(QueryBundle(query))
-        return [(h.node.node_id, h.node.get_content(), h.node.metadata, float(h.score)) for h in hits if h.score > 0]
-
+            return retriever.retrieve(QueryBundle(query))
 
     def doc_freq(self):
         """(stem -> number of chunks containing it, number of chunks), read from the BM25 index itself.

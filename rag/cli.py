@@ -36,19 +36,34 @@ def _engine():
 
 
 def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    from rag.security import one_line
+
+    typer.secho(f"error: {one_line(message, _settings())}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 
+def _settings():
+    try:
+        from rag.config import get_settings
+
+        return get_settings()
+    except Exception:  # a broken .env must not hide the error being reported
+        return None
+
+
 def friendly(fn: Callable) -> Callable:
-    """Print RagErrors (and Ctrl-C) as one line instead of a traceback."""
+    """Print RagErrors (and Ctrl-C) as one line instead of a traceback; secrets are redacted."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import click
+
         from rag.errors import RagError
 
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise
         except RagError as exc:
             _fail(str(exc))
         except ValueError as exc:
@@ -56,6 +71,12 @@ def friendly(fn: Callable) -> Callable:
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        except Exception as exc:  # one line, never a traceback (RAG_DEBUG=1 shows it)
+            import os
+
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for the traceback)")
 
     return wrapper
 
@@ -71,10 +92,12 @@ def _filters(year_from, year_to, sources):
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: data/corpus/).")] = None,
     prune: Annotated[bool, typer.Option(help="Remove papers no longer in the given sources.")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Repair: rebuild BM25 and the sentence cache; a damaged Chroma "
+                                               "store is moved aside and re-created from the given sources.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Parse, deduplicate, embed and index papers (incremental: unchanged papers are skipped)."""
-    report = _engine().ingest(paths or None, prune=prune, progress=not as_json and sys.stderr.isatty())
+    report = _engine().ingest(paths or None, prune=prune, progress=not as_json and sys.stderr.isatty(), rebuild=rebuild)
     data = {k: report.to_dict()[k] for k in ("added", "updated", "unchanged", "removed", "papers")}
     if as_json:
         typer.echo(json.dumps(data))
@@ -113,7 +136,9 @@ def _print_answer(answer, as_json: bool) -> None:
         typer.echo(json.dumps(answer.to_dict()))
         return
     if answer.notice:
-        typer.secho(answer.notice, fg=typer.colors.YELLOW, err=True)
+        from rag.security import redact
+
+        typer.secho(redact(answer.notice, _settings()), fg=typer.colors.YELLOW, err=True)
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
@@ -164,6 +189,22 @@ def stats(as_json: JsonOpt = False) -> None:
 
 @app.command()
 @friendly
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check the index: Chroma opens, a vector search and a BM25 search answer, the sentence cache reads."""
+    checks = _engine().doctor()
+    if as_json:
+        typer.echo(json.dumps([{"check": n, "ok": ok, "detail": d} for n, ok, d in checks]))
+    else:
+        for name, ok, detail in checks:
+            typer.secho(f"{'ok  ' if ok else 'FAIL'} {name:>15}: {detail}", fg=None if ok else typer.colors.RED)
+        if not all(ok for _, ok, _ in checks):
+            typer.echo("repair: rag ingest --rebuild", err=True)
+    if not all(ok for _, ok, _ in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
 def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
     """Interactive terminal chat; follow-up questions use the conversation so far."""
     from rag.errors import RagError
@@ -199,7 +240,9 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
             if answer:
                 _print_answer(answer, False)
         except RagError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED)
+            from rag.security import one_line
+
+            typer.secho(f"error: {one_line(exc, engine.settings)}", fg=typer.colors.RED)
 
 
 @app.command("eval")

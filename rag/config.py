@@ -88,16 +88,27 @@ class Settings(BaseSettings):
     ui_auth: str = Field("", description="user:password enables the UI login.")
     api_token: str = Field("", description="Bearer token for the HTTP API.")
     api_max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted HTTP request body.")
+    ingest_root: Path | None = Field(None, description=(
+        "The only folder /v1/ingest may read server paths from (default: corpus_dir); symlinks leaving it, "
+        "FIFOs and devices are refused."))
+    ingest_max_file_bytes: int = Field(50_000_000, ge=1024, description="Largest corpus file ingest reads.")
+    ingest_read_timeout: float = Field(30.0, gt=0, description="Seconds allowed to read one corpus file.")
 
     # --- evaluation -------------------------------------------------------------------------
     judge_base_url: str = Field("", description="OpenAI-compatible endpoint for LLM-as-judge faithfulness.")
     judge_model: str = ""
     judge_api_key: str = ""
 
-    @field_validator("corpus_dir", "index_dir", "model_cache_dir", "gate_model", mode="after")
+    @field_validator("ingest_root", mode="before")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
-        return value if value.is_absolute() else (PROJECT_ROOT / value)
+    def _unset_root(cls, value: object) -> object:
+        """``RAG_INGEST_ROOT=`` (empty) means the default, never the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("corpus_dir", "index_dir", "model_cache_dir", "ingest_root", "gate_model", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value if value is None or value.is_absolute() else (PROJECT_ROOT / value)
 
     @property
     def uses_chroma_server(self) -> bool:

@@ -18,6 +18,7 @@ Heavy imports happen on first use only.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -187,6 +188,11 @@ def model_key(model_dir: Path) -> str:
     return "|".join([model_dir.name, *sizes, f"window={WINDOW_TOKENS}"])
 
 
+def _damaged(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(n in text for n in ("not a database", "malformed", "corrupt", "no such table"))
+
+
 class SentenceVectorStore:
     """Abstract-sentence vectors persisted next to the index (one SQLite file), shared by processes.
 
@@ -204,6 +210,7 @@ class SentenceVectorStore:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self.broken = False
+        self._recreated = False
 
     def _key(self, text: str) -> bytes:
         return hashlib.sha1(self._salt + text.encode()).digest()
@@ -222,10 +229,37 @@ class SentenceVectorStore:
         try:
             with self._lock:
                 return action()
-        except (sqlite3.Error, OSError) as exc:  # read-only index dir, full disk, corrupt file
+        except sqlite3.DatabaseError as exc:
+            if _damaged(exc) and not self._recreated:  # a damaged cache is rebuilt, not kept disabled
+                log.warning("sentence-vector store %s is damaged (%s): starting it afresh", self.path, exc)
+                self._recreated = True
+                self.discard()
+                return self._guard(action, default)
             log.warning("sentence-vector store %s disabled: %s", self.path, exc)
             self.broken = True
             return default
+        except (sqlite3.Error, OSError) as exc:  # read-only index dir, full disk
+            log.warning("sentence-vector store %s disabled: %s", self.path, exc)
+            self.broken = True
+            return default
+
+    def discard(self) -> None:
+        """Close and delete the store's files (it is a cache: every vector can be computed again)."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self.broken = False
+
+    def check(self) -> int:
+        """Rows in the store; raises sqlite3.Error when the file cannot be read (``rag doctor``)."""
+        if not self.path.exists():
+            return 0
+        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0) as conn:
+            return conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
 
     def get(self, texts: Iterable[str]) -> dict[str, object]:
         """The stored vectors (float32 numpy arrays) of those ``texts`` that have one."""

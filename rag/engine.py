@@ -17,10 +17,32 @@ from pathlib import Path
 from rag.answer import extractive
 from rag.answer.citations import map_citations
 from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
-from rag.errors import BadQuestion, EmptyIndex
+from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, RagError
 from rag.types import Answer, Filters, Hit, IngestReport, final_answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _upload_name(name: str) -> str:
+    """An uploaded file's source label: its base name only (no folders), printable, not empty."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _SURROGATE.sub("", _CONTROL.sub("", base)).strip().lstrip(".")
+    return base[:120] or "upload.jsonl"
+
+
+def fit_query(text: str, limit: int) -> str:
+    """``text`` cut to its last ``limit`` characters at a word boundary.
+
+    Why: a chain of short follow-ups makes the condensed question grow with every turn (each carries the
+    previous one along); what retrieval needs is the latest question plus recent context, so the length
+    limit applies to what is sent, and the oldest context is what gives way.
+    """
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    cut = tail.find(" ")
+    return tail[cut + 1:] if 0 <= cut < limit // 2 else tail
 
 
 class Engine:
@@ -77,15 +99,131 @@ class Engine:
         return Retriever(self.settings, self.store, self.embedder, self.bm25)
 
     # --- ingest ---------------------------------------------------------------------------------
-    def ingest(self, paths: list[Path | str] | None = None, prune: bool = False, progress: bool = False) -> IngestReport:
-        """Add new and changed papers from ``paths`` (default: the configured corpus directory)."""
+    def ingest(self, paths: list[Path | str] | None = None, prune: bool = False, progress: bool = False,
+               rebuild: bool = False) -> IngestReport:
+        """Add new and changed papers from ``paths`` (default: the configured corpus directory).
+
+        ``rebuild``: repair first (see :meth:`repair`): derived files (BM25, sentence vectors) are built
+        again, and a Chroma store that cannot be read is moved aside and re-created from ``paths``.
+        """
+        from rag.ingest.parse import ReadLimits
         from rag.ingest.pipeline import ingest
 
         targets = [Path(p) for p in (paths or [self.settings.corpus_dir])]
         with self._ingest_lock:
-            report = ingest(targets, self.store, self.embedder, prune=prune, progress=progress)
+            if rebuild:
+                self._repair()
+            report = ingest(targets, self.store, self.embedder, prune=prune, progress=progress,
+                            limits=ReadLimits.from_settings(self.settings))
+            if rebuild:
+                self.bm25.rebuild()
+            else:
+                self.bm25.refresh()
+        return report
+
+    def ingest_from_client(self, paths: list[str] | None = None, files: list[tuple[str, bytes]] | None = None,
+                           records: list[dict] | None = None, source: str = "upload.jsonl",
+                           prune: bool = False) -> IngestReport:
+        """Ingest for an untrusted caller (``POST /v1/ingest``): uploaded ``files`` (name, bytes) and JSON
+        ``records``, or server ``paths`` confined to RAG_INGEST_ROOT (regular files, size cap, read timeout).
+
+        ``prune`` removes only papers whose every source is one this request names (its files' names, the
+        uploads' names, ``source`` for records): a request cannot delete what it did not mention.
+        """
+        from rag.ingest.parse import ReadLimits, decode_text, expand_paths, merge_papers, parse_file, parse_records, parse_text
+        from rag.ingest.pipeline import ingest_papers
+
+        t0 = time.perf_counter()
+        limits = ReadLimits.from_settings(self.settings, confined=True)
+        papers, scope = [], set()
+        for path in expand_paths(paths or [], limits.root):
+            papers += parse_file(path, limits=limits)
+            scope.add(path.name)
+        for name, data in files or []:
+            label = _upload_name(name)
+            if len(data) > limits.max_bytes:
+                raise CorpusError(f"{label}: file is larger than the ingest limit of {limits.max_bytes:,} bytes "
+                                  "(RAG_INGEST_MAX_FILE_BYTES)")
+            papers += parse_text(decode_text(data, label), label, Path(label).suffix)
+            scope.add(label)
+        if records:
+            label = _upload_name(source)
+            papers += parse_records(records, label)
+            scope.add(label)
+        if not papers:
+            raise CorpusError("Nothing to ingest: send records, files, or paths inside RAG_INGEST_ROOT.")
+        with self._ingest_lock:
+            report = ingest_papers(merge_papers(papers), self.store, self.embedder, prune=prune, progress=False,
+                                   scope=scope, t0=t0)
             self.bm25.refresh()
         return report
+
+    def _repair(self) -> None:
+        """Drop derived files (BM25, sentence vectors); move an unreadable embedded Chroma store aside."""
+        from rag.bm25 import clear
+        from rag.store import reset_client_cache
+
+        clear(self.settings)
+        for cached in ("bm25", "retriever", "gate"):  # they hold the BM25 copy being replaced
+            self.__dict__.pop(cached, None)
+        self.embedder.sentence_store.discard()
+        if self.settings.uses_chroma_server:
+            return
+        try:
+            self.store.count()
+            self.store.get_revision()
+        except IndexUnavailable:
+            chroma = self.settings.index_dir / "chroma"
+            aside = chroma.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            if chroma.exists():
+                chroma.rename(aside)
+            self.__dict__.pop("store", None)
+            self.__dict__.pop("retriever", None)
+            reset_client_cache()
+
+    def health(self) -> dict:
+        """Index facts after a tiny search through each index an answer needs (Chroma's vectors, BM25).
+
+        Raises the one-line error of the first failing index; ``/healthz`` turns it into a 503.
+        """
+        stats = self.stats()
+        if stats["chunks"]:
+            vector = self.embedder.embed_query("health check")
+            if not self.store.query(vector, 1).get("ids", [[]])[0]:
+                raise IndexUnavailable(f"The vector index at {self.store.location} returned nothing for a test "
+                                       "search: repair it with `rag ingest --rebuild`.")
+            self.bm25.search("health check paper model", 1, fixes=[])
+        return stats
+
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        """(check, passed, detail) for each part of the index, for ``rag doctor``. Never raises."""
+        checks: list[tuple[str, bool, str]] = []
+
+        def run(name: str, fn) -> object:
+            try:
+                detail = fn()
+                checks.append((name, True, str(detail)))
+                return detail
+            except Exception as exc:
+                message = str(exc) if isinstance(exc, RagError) else f"{type(exc).__name__}: {exc}"
+                checks.append((name, False, " ".join(message.split())[:300]))
+                return None
+
+        count = run("chroma", lambda: f"{self.store.count()} chunks at {self.store.location}")
+        if count is not None:
+            run("vector search", lambda: f"{len(self.store.query(self.embedder.embed_query('health'), 1)['ids'][0])} hit")
+
+            def bm25() -> str:
+                state = self.bm25._read_state()
+                if state.get("revision") != self.store.get_revision():
+                    return "stale (rebuilt on the next query or by `rag ingest --rebuild`)"
+                retriever = self.bm25._load() if state.get("docs") else None
+                return f"{int(retriever.bm25.scores['num_docs']) if retriever else 0} documents in {self.bm25.dir}"
+
+            run("bm25", bm25)
+        run("sentence cache", lambda: f"{self.embedder.sentence_store.check()} vectors in "
+                                      f"{self.embedder.sentence_store.path}")
+        return checks
 
     def stats(self) -> dict:
         table = self.store.chunk_table()
@@ -112,6 +250,9 @@ class Engine:
 
     def clean_question(self, question: str) -> str:
         text = _CONTROL.sub(" ", question or "").strip()
+        if _SURROGATE.search(text):
+            raise BadQuestion("The question contains invalid characters (an unpaired UTF-16 surrogate such as "
+                              "\\ud800): send it as valid UTF-8 text.")
         if not text:
             raise BadQuestion("The question is empty: type a question about the indexed papers.")
         if len(text) > self.settings.max_question_chars:
@@ -149,7 +290,7 @@ class Engine:
         """Yield text deltas as they are produced, then the final structured :class:`Answer`."""
         t0 = time.perf_counter()
         question = self.clean_question(question)
-        query = standalone or question
+        query = self.clean_question(fit_query(standalone, self.settings.max_question_chars)) if standalone else question
         mode = self.resolve_mode(llm)
         self.sentence_warmup  # noqa: B018 - started on the first answer, once per engine
         hits = self.search(query, k=k or self.settings.top_k, filters=filters, retriever=retriever)
@@ -168,6 +309,10 @@ class Engine:
             from rag.answer.generate import generate
 
             yield from generate(self, answer, scored, history or [])
+        if answer.notice:  # upstream errors may echo request headers: never show a key to anyone
+            from rag.security import redact
+
+            answer.notice = redact(answer.notice, self.settings)
         answer.timings_ms = {"retrieve": t_retrieve, "generate": (time.perf_counter() - t1) * 1000,
                              "total": (time.perf_counter() - t0) * 1000}
         yield answer

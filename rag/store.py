@@ -45,6 +45,13 @@ class Store:
                     f"Chroma server at {self.location} is unreachable ({type(exc).__name__}); "
                     "start it with `chroma run --path DIR` or fix RAG_CHROMA_HOST/RAG_CHROMA_PORT"
                 ) from None
+            if not self.settings.uses_chroma_server and _looks_damaged(exc):
+                for cached in ("client", "collection", "vector_store"):
+                    self.__dict__.pop(cached, None)
+                raise IndexUnavailable(
+                    f"The Chroma index at {self.location} is damaged or unreadable ({type(exc).__name__}); "
+                    "repair it with `rag ingest --rebuild` (the damaged copy is moved aside)"
+                ) from None
             raise
 
     @cached_property
@@ -162,6 +169,30 @@ class Store:
             meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
             self.collection.modify(metadata={**meta, "revision": revision})
             return revision
+
+
+def _looks_damaged(exc: Exception) -> bool:
+    """True for the errors a damaged embedded store raises (SQLite or HNSW files truncated or overwritten).
+
+    Bad requests (a malformed ``where`` filter: ValueError/TypeError) are not damage.
+    """
+    if isinstance(exc, (ValueError, TypeError, KeyError)) and "database" not in str(exc).lower():
+        return False
+    text = f"{type(exc).__name__}: {exc}".lower()
+    needles = ("not a database", "malformed", "disk image", "corrupt", "no such table", "sqlite", "database",
+               "hnsw", "segment", "internalerror", "unexpected eof", "truncated", "error returned from database",
+               "no such column", "file is encrypted")
+    return any(n in text for n in needles)
+
+
+def reset_client_cache() -> None:
+    """Forget chromadb's per-path client cache, so a re-created store directory is opened afresh."""
+    try:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except Exception:  # an older or newer chromadb without the cache: nothing to forget
+        pass
 
 
 def _looks_like_connection_error(text: str) -> bool:

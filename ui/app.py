@@ -9,8 +9,9 @@ No ``from __future__ import annotations`` here: ``gr.api`` reads the ``ask`` end
 real (non-string) type hints.
 """
 
-import ipaddress
+import hmac
 import logging
+import math
 import socket
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ import gradio as gr  # noqa: E402
 
 from rag.engine import ChatSession, Engine  # noqa: E402
 from rag.errors import BadQuestion, RagError  # noqa: E402
+from rag.security import LoginThrottle, exposure_warning, redact  # noqa: E402
+from rag.security import is_loopback as is_loopback  # noqa: E402,PLC0414 - re-exported for callers and tests
 from rag.types import Answer, Filters  # noqa: E402
 from ui import render  # noqa: E402
 
@@ -128,6 +131,23 @@ def filters_from(year_from: str | int | None, year_to: str | int | None, files: 
     return None if filters.is_empty() else filters
 
 
+def valid_k(value: object, upper: int = 50) -> int:
+    """The number of papers as a whole number in 1..``upper``, or a one-line BadQuestion.
+
+    The ``ask`` endpoint is public API: a client can send any JSON, and k=100000 made one request
+    rank the whole index.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadQuestion(f"k must be a whole number from 1 to {upper} (the number of papers).")
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except ValueError:
+        number = math.nan
+    if not number.is_integer() or not 1 <= number <= upper:
+        raise BadQuestion(f"k must be a whole number from 1 to {upper} (the number of papers), not {str(value)[:20]!r}.")
+    return int(number)
+
+
 def examples(engine: Engine) -> list[str]:
     """Example questions whose answering paper is in this index (a custom corpus gets none rather than duds)."""
     picked = []
@@ -186,27 +206,37 @@ def build(engine: Engine) -> gr.Blocks:
             messages.append({"role": "user", "content": text})
         messages.append({"role": "assistant", "content": "_Searching the papers…_"})
         yield messages, gr.skip(), "", session
+        stream = None
         try:
             filters = filters_from(year_from, year_to, files)
+            if mode not in modes:
+                raise BadQuestion(f"Unknown answer mode {str(mode)[:20]!r}: choose one of {', '.join(modes)}.")
             answer, partial = None, ""
-            for item in session.stream(text, k=int(k), filters=filters, llm=mode):
+            stream = session.stream(text, k=valid_k(k), filters=filters, llm=mode)
+            for item in stream:
                 if isinstance(item, Answer):
                     answer = item
                 elif item:
                     partial += item
-                    messages[-1] = {"role": "assistant", "content": partial}
+                    messages[-1] = {"role": "assistant", "content": render.md_text(partial)}
                     yield messages, gr.skip(), "", session
             assert answer is not None
             messages[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
             yield messages, render.source_cards(answer), "", session
         except RagError as exc:
-            messages[-1] = {"role": "assistant", "content": render.error_markdown(str(exc))}
+            messages[-1] = {"role": "assistant", "content": render.error_markdown(redact(str(exc), settings))}
             yield messages, gr.skip(), text, session
         except Exception as exc:  # never a stack trace in the chat; the log keeps it
-            log.exception("answering failed")
-            messages[-1] = {"role": "assistant", "content": render.error_markdown(
-                f"Something went wrong while answering ({type(exc).__name__}: {exc}). Details are in the server log.")}
+            log.error("answering failed: %s", redact(f"{type(exc).__name__}: {exc}", settings))
+            messages[-1] = {"role": "assistant", "content": render.error_markdown(redact(
+                f"Something went wrong while answering ({type(exc).__name__}: {exc}). Details are in the server log.",
+                settings))}
             yield messages, gr.skip(), text, session
+        finally:
+            # A closed tab (or a new question) closes this generator: close the engine's stream too, so
+            # an LLM call and the local model's lock are released now rather than at garbage collection.
+            if stream is not None:
+                stream.close()
 
     def new_chat() -> tuple:
         return [], render.empty_sources(), "", None
@@ -217,11 +247,18 @@ def build(engine: Engine) -> gr.Blocks:
 
     def ask(question: str, k: int = settings.top_k, year_from: int | None = None, year_to: int | None = None,
             llm: str = default_mode) -> tuple[str, list[dict]]:
-        """Answer one question (no chat history). Returns the answer text and the cited papers."""
+        """Answer one question (no chat history). Returns the answer text and the cited papers.
+
+        Every argument is validated here: this endpoint is reachable by any Gradio client with any JSON.
+        """
         try:
-            answer = engine.ask(question, k=k, filters=filters_from(year_from, year_to, None), llm=llm)
+            if not isinstance(question, str):
+                raise BadQuestion("The question must be text.")
+            if llm not in modes:
+                raise BadQuestion(f"Unknown answer mode {str(llm)[:20]!r}: choose one of {', '.join(modes)}.")
+            answer = engine.ask(question, k=valid_k(k), filters=filters_from(year_from, year_to, None), llm=llm)
         except (RagError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(redact(" ".join(str(exc).split()), settings)) from None
         return answer.text, [{"number": c.number, **c.to_dict()} for c in answer.citations]
 
     with gr.Blocks(title="paperchat", analytics_enabled=False) as demo:
@@ -280,31 +317,95 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+def check_password(auth: tuple[str, str]):
+    """Gradio's login check for one user, comparing in constant time."""
+    user, password = auth
+
+    def check(username: str, given: str) -> bool:
+        same_user = hmac.compare_digest(str(username).encode(), user.encode())
+        return hmac.compare_digest(str(given).encode(), password.encode()) and same_user
+
+    return check
+
+
+class LoginThrottleMiddleware:
+    """Pure ASGI middleware: failed UI sign-ins per client address lock that client out with 429 for 1, 2,
+    4 ... s (up to 5 min) after the first few, so a password cannot be guessed at request speed."""
+
+    def __init__(self, app, throttle: LoginThrottle) -> None:
+        self.app = app
+        self.throttle = throttle
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown",))[0]
+        wait = self.throttle.retry_after(client)
+        if wait > 0:
+            from fastapi.responses import JSONResponse
+
+            seconds = math.ceil(wait)
+            response = JSONResponse({"detail": f"Too many failed sign-ins: try again in {seconds} s."},
+                                    status_code=429, headers={"Retry-After": str(seconds)})
+            return await response(scope, receive, send)
+        status: list[int] = []
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if status and status[0] == 200:
+            self.throttle.succeeded(client)
+        elif status and 400 <= status[0] < 500:
+            self.throttle.failed(client)
+
+
+def login_session_check(mounted: dict):
+    """Whether a request carries a signed-in session of the mounted Gradio app (its login cookie).
+
+    Gradio keeps issued session tokens in ``App.tokens`` and sets them as ``access-token[-unsecure]-<id>``
+    cookies; this mirrors its own ``get_current_user`` so the API beside the UI accepts the same login.
+    ``mounted["app"]`` is the Gradio app, known once it is mounted; until then no request passes.
+    """
+
+    def check(request) -> bool:
+        server = mounted.get("app")
+        tokens = getattr(server, "tokens", None)
+        if not tokens:
+            return False
+        cookie_id = getattr(server, "cookie_id", "")
+        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+            value = request.cookies.get(name)
+            if value and value in tokens:
+                return True
         return False
+
+    return check
 
 
 def create_app(engine: Engine, auth: tuple[str, str] | None = None):
-    """The HTTP API's FastAPI app (``/v1``, ``/healthz``) with the chat mounted at ``/``."""
-    try:
-        from rag.api import create_app as create_api
-    except ImportError as exc:
-        if exc.name != "rag.api":
-            raise
-        from fastapi import FastAPI
+    """The HTTP API's FastAPI app (``/v1``, ``/healthz``) with the chat mounted at ``/``.
 
-        app = FastAPI(title="paperchat")
-    else:
-        app = create_api(engine)
+    With ``auth`` the API routes accept the UI's login session or the bearer token, never neither; failed
+    sign-ins are throttled per client.
+    """
+    from gradio.routes import App as GradioApp
+
+    from rag.api import create_app as create_api
+
     blocks = build(engine)
-    return gr.mount_gradio_app(app, blocks, path="/", auth=auth, theme=THEME, css=CSS, footer_links=[],
-                               auth_message="paperchat: sign in with the RAG_UI_AUTH credentials.",
-                               show_error=True)
+    mounted: dict = {}
+    app = create_api(engine, login_check=login_session_check(mounted) if auth else None)
+    if auth:
+        app.add_middleware(LoginThrottleMiddleware, throttle=LoginThrottle())
+    app = gr.mount_gradio_app(app, blocks, path="/", auth=check_password(auth) if auth else None, theme=THEME,
+                              css=CSS, footer_links=[],
+                              auth_message="paperchat: sign in with the RAG_UI_AUTH credentials.",
+                              show_error=True)
+    mounted["app"] = next((r.app for r in app.routes if isinstance(getattr(r, "app", None), GradioApp)), None)
+    return app
 
 
 def _check_port(host: str, port: int) -> None:
@@ -324,9 +425,9 @@ def serve(engine: Engine, host: str | None = None, port: int | None = None) -> N
     host = host or engine.settings.host
     port = port or engine.settings.port
     auth = parse_auth(engine.settings.ui_auth)
-    if not auth and not is_loopback(host):
-        print(f"warning: serving on {host} without a login: anyone who can reach this port can use the chat. "
-              "Set RAG_UI_AUTH=user:password.", file=sys.stderr)
+    warning = exposure_warning(engine.settings, host, ui=True)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     _check_port(host, port)
     print("Loading the index and models…", file=sys.stderr)
     app = create_app(engine, auth=auth)

@@ -11,6 +11,7 @@ import html
 import re
 from datetime import date
 
+from rag.security import redact, safe_href
 from rag.types import Answer, Hit
 
 #: Words too common to be worth highlighting in evidence snippets.
@@ -39,6 +40,26 @@ LOGO = (
 def md_escape(text: str) -> str:
     """Escape markdown syntax in corpus text (a title like ``*BERT*`` must not turn italic)."""
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_MD_TEXT = re.compile(r"([\\`*_{}<>#|~!])")
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15}):")
+_WWW = re.compile(r"(?i)\bwww\.")
+
+
+def md_text(text: str) -> str:
+    """Corpus (or model) text that markdown shows verbatim: no links, images, HTML or emphasis.
+
+    Abstracts are untrusted: ``[click](javascript:...)``, ``<img onerror>``, a bare ``https://...`` or an
+    e-mail address must stay text. Brackets become HTML entities (link syntax needs literal brackets,
+    and ``\\[`` would open a LaTeX block), a scheme's colon and ``www.`` are escaped so GFM autolinks do
+    not fire, and ``@`` is escaped against e-mail autolinks. ``[n]`` markers still read as ``[n]``.
+    """
+    out = _MD_TEXT.sub(r"\\\1", text or "")
+    out = out.replace("[", "&#91;").replace("]", "&#93;")
+    out = _SCHEME.sub(lambda m: m.group(1) + "\\:", out)
+    out = _WWW.sub(lambda m: m.group(0)[:-1] + "\\.", out)
+    return out.replace("@", "\\@")
 
 
 def query_terms(question: str) -> list[str]:
@@ -114,8 +135,8 @@ def answer_markdown(answer: Answer) -> str:
     """The final chat bubble: notice, answer text with [n] markers, then the cited titles."""
     parts = []
     if answer.notice:
-        parts.append(f"> **Note:** {md_escape(answer.notice)}")
-    parts.append(answer.text)
+        parts.append(f"> **Note:** {md_text(redact(answer.notice))}")
+    parts.append(md_text(answer.text))
     if answer.citations:
         lines = [f"[{c.number}] *{md_escape(c.title)}*" for c in sorted(answer.citations, key=lambda c: c.number)]
         parts.append("**Sources**\n" + "\n".join(lines))
@@ -129,7 +150,8 @@ def answer_markdown(answer: Answer) -> str:
 
 def error_markdown(message: str) -> str:
     """A RagError (or any failure) as one friendly line in the chat."""
-    return f"**Sorry:** {md_escape(message.strip().splitlines()[0] if message.strip() else 'Something went wrong.')}"
+    line = message.strip().splitlines()[0] if message.strip() else "Something went wrong."
+    return f"**Sorry:** {md_text(redact(line))}"
 
 
 # --- sources panel --------------------------------------------------------------------------------
@@ -154,8 +176,9 @@ def source_cards(answer: Answer) -> str:
 
 def _card(rank: int, hit: Hit, number: int | None, terms: list[str], relative: float) -> str:
     title = html.escape(hit.title)
-    if hit.url:
-        title = f'<a href="{html.escape(hit.url, quote=True)}" target="_blank" rel="noopener">{title} ↗</a>'
+    href = safe_href(hit.url)  # only http(s): a corpus url of javascript:/data: never becomes a link
+    if href:
+        title = f'<a href="{html.escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">{title} ↗</a>'
     meta = []
     if hit.date:
         meta.append(f'<span class="pc-date">{html.escape(pretty_date(hit.date))}</span>')

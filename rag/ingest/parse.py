@@ -12,6 +12,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -35,20 +36,49 @@ _AUTHORS = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
 _DATE_LINE = re.compile(r"^([A-Z][a-z]{2,8} \d{1,2}(?:, \d{4})?)(?:\s+(\d+))?$")
 
 
-def read_text(path: Path) -> str:
-    """Read a corpus file as UTF-8, rejecting missing, empty and binary files with one clear line."""
-    if not path.exists():
-        raise CorpusError(f"{path}: no such file or directory")
-    data = path.read_bytes()
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on reading one corpus file (RAG_INGEST_MAX_FILE_BYTES, RAG_INGEST_READ_TIMEOUT).
+
+    ``root``: when set (HTTP ingest), every file, named or found by walking a folder, must resolve to a
+    regular file inside it; anything else gets the same "not found or not allowed" line.
+    """
+
+    max_bytes: int = 50_000_000
+    timeout: float = 30.0
+    root: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings, confined: bool = False) -> ReadLimits:
+        from rag.security import ingest_root
+
+        return cls(settings.ingest_max_file_bytes, settings.ingest_read_timeout,
+                   ingest_root(settings) if confined else None)
+
+
+def decode_text(data: bytes, label: str) -> str:
+    """Corpus bytes as UTF-8 text, rejecting empty and binary content with one line that quotes none of it."""
     if not data.strip():
-        raise CorpusError(f"{path}: file is empty")
+        raise CorpusError(f"{label}: file is empty")
     if b"\x00" in data[:8192]:
-        raise CorpusError(f"{path}: looks like a binary file, expected UTF-8 text, JSONL or CSV")
+        raise CorpusError(f"{label}: looks like a binary file, expected UTF-8 text, JSONL or CSV")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise CorpusError(f"{path}:{line}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+        raise CorpusError(f"{label}:{line}: not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+
+
+def read_text(path: Path, limits: ReadLimits | None = None) -> str:
+    """Read a corpus file as UTF-8, rejecting missing, non-regular (FIFO, device), oversized, empty and
+    binary files with one clear line."""
+    from rag.security import read_limited
+
+    limits = limits or ReadLimits()
+    if limits.root is None and not path.exists():
+        raise CorpusError(f"{path}: no such file or directory")
+    data = read_limited(path, limits.max_bytes, limits.timeout, str(path), hidden=limits.root is not None)
+    return decode_text(data, str(path))
 
 
 def _parse_date(text: str) -> date | None:
@@ -85,7 +115,7 @@ def parse_block_listing(text: str, source: str) -> list[Paper]:
     while i < len(blocks):
         title = blocks[i].strip()
         if i + 1 >= len(blocks) or _AUTHORS.match(blocks[i + 1].splitlines()[0]):
-            raise CorpusError(f"{source}: paper {title[:60]!r} has no abstract")
+            raise CorpusError(f"{source}: paper {len(papers) + 1} (paragraph {i + 1}) has no abstract")
         abstract = blocks[i + 1]
         meta: dict = {}
         i += 2
@@ -114,7 +144,7 @@ def _record_to_paper(rec: dict, source: str, where: str) -> Paper:
     if not title:
         raise CorpusError(f"{where}: record has no 'title'")
     if not abstract:
-        raise CorpusError(f"{where}: record {title[:60]!r} has no 'abstract'")
+        raise CorpusError(f"{where}: record has no 'abstract'")
     authors = rec.get("authors")
     if isinstance(authors, list):
         authors = len(authors)
@@ -153,7 +183,7 @@ def parse_csv(text: str, source: str) -> list[Paper]:
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     for needed in ("title", "abstract"):
         if needed not in fields:
-            raise CorpusError(f"{source}:1: CSV has no '{needed}' column (columns: {', '.join(fields) or 'none'})")
+            raise CorpusError(f"{source}:1: CSV has no '{needed}' column (it needs 'title' and 'abstract' columns)")
     papers = []
     try:
         for row in reader:
@@ -182,33 +212,68 @@ def detect_layout(text: str, suffix: str = "") -> str:
     )
 
 
-def parse_file(path: Path, name: str | None = None) -> list[Paper]:
-    """Parse one corpus file into papers; ``name`` is the source label stored in metadata."""
-    path = Path(path)
-    source = name or path.name
-    text = read_text(path)
+def parse_text(text: str, source: str, suffix: str = "", label: str | None = None) -> list[Paper]:
+    """Parse the text of one corpus file (read from disk or uploaded); ``source`` is its stored label."""
+    label = label or source
     try:
-        layout = detect_layout(text, path.suffix.lower())
+        layout = detect_layout(text, suffix.lower())
     except CorpusError as exc:
-        raise CorpusError(f"{path}: {exc}") from None
+        raise CorpusError(f"{label}: {exc}") from None
     parser = {"jsonl": parse_jsonl, "csv": parse_csv, "inline": parse_inline_listing, "blocks": parse_block_listing}
     papers = parser[layout](text, source)
     if not papers:
-        raise CorpusError(f"{path}: no papers found")
+        raise CorpusError(f"{label}: no papers found")
     return papers
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files under the given paths (directories are walked, hidden files skipped), sorted."""
+def parse_records(records: list[dict], source: str) -> list[Paper]:
+    """Papers from JSON records (``title``, ``abstract``, optional ``authors``/``date``/``upvotes``/``url``)."""
+    papers = []
+    for n, rec in enumerate(records, start=1):
+        if not isinstance(rec, dict):
+            raise CorpusError(f"{source}:{n}: expected a JSON object per record")
+        papers.append(_record_to_paper(rec, source, f"{source}:{n}"))
+    return papers
+
+
+def parse_file(path: Path, name: str | None = None, limits: ReadLimits | None = None) -> list[Paper]:
+    """Parse one corpus file into papers; ``name`` is the source label stored in metadata."""
+    path = Path(path)
+    return parse_text(read_text(path, limits), name or path.name, path.suffix, str(path))
+
+
+def expand_paths(paths: Iterable[Path], root: Path | None = None) -> list[Path]:
+    """Files under the given paths (directories are walked, hidden files skipped), sorted.
+
+    With ``root`` (HTTP ingest) each path and each walked file is resolved (symlinks included) and must
+    be a regular file inside ``root``; everything else gets one message that does not say whether it exists.
+    """
+    from rag.security import confine, hidden_path_error
+
     files: list[Path] = []
     for p in paths:
-        p = Path(p)
+        p = confine(str(p), root) if root is not None else Path(p)
         if p.is_dir():
-            files += sorted(
+            found = sorted(
                 f for f in p.rglob("*")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                and f.suffix.lower() in SUPPORTED_SUFFIXES
+                if not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and f.suffix.lower() in SUPPORTED_SUFFIXES and (root is not None or f.is_file())
             )
+            if root is not None:  # resolve links; skip folders; refuse anything leaving the root
+                confined = []
+                for f in found:
+                    real = confine(str(f), root)
+                    if real.is_dir():
+                        continue
+                    if not real.is_file():
+                        raise hidden_path_error(str(f))
+                    confined.append(real)
+                found = confined
+            files += found
+        elif root is not None:
+            if not p.is_file():
+                raise hidden_path_error(str(p))
+            files.append(p)
         elif p.exists():
             files.append(p)
         else:
@@ -234,9 +299,9 @@ def merge_papers(papers: Iterable[Paper]) -> list[Paper]:
     return list(merged.values())
 
 
-def load_corpus(paths: Iterable[Path]) -> tuple[list[Paper], int]:
+def load_corpus(paths: Iterable[Path], limits: ReadLimits | None = None) -> tuple[list[Paper], int]:
     """Parse and merge every file; returns (unique papers, number of records read)."""
     records: list[Paper] = []
-    for f in expand_paths(paths):
-        records += parse_file(f)
+    for f in expand_paths(paths, limits.root if limits else None):
+        records += parse_file(f, limits=limits)
     return merge_papers(records), len(records)

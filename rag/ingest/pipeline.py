@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rag.embed import WINDOW_TOKENS, Embedder
-from rag.ingest.parse import load_corpus
+from rag.ingest.parse import ReadLimits, load_corpus
 from rag.ingest.text import content_hash
 from rag.store import Store
 from rag.types import IngestReport, Paper
@@ -72,8 +72,14 @@ def _nodes_for(p: Paper, chunks: list[str]):
     return nodes
 
 
-def plan(papers: list[Paper], table: dict[str, dict], prune: bool) -> tuple[list[Paper], list[Paper], int, list[str], set[str]]:
-    """Split papers into (new, changed, unchanged count, chunk ids to delete, removed paper ids)."""
+def plan(papers: list[Paper], table: dict[str, dict], prune: bool,
+         scope: set[str] | None = None) -> tuple[list[Paper], list[Paper], int, list[str], set[str]]:
+    """Split papers into (new, changed, unchanged count, chunk ids to delete, removed paper ids).
+
+    ``scope``: with ``prune``, only papers whose every source file is in this set may be removed (HTTP
+    ingest names its files; one file must not prune the papers of all the others). None: any paper not
+    in ``papers`` is removed (``rag ingest --prune``).
+    """
     by_paper: dict[str, list[tuple[str, dict]]] = defaultdict(list)
     for cid, meta in table.items():
         by_paper[str(meta.get("paper_id", cid.split(":")[0]))].append((cid, meta))
@@ -91,7 +97,11 @@ def plan(papers: list[Paper], table: dict[str, dict], prune: bool) -> tuple[list
             stale += [cid for cid, _ in have]
         else:
             new.append(p)
-    removed = {pid for pid in by_paper if pid not in wanted} if prune else set()
+    def in_scope(chunks: list[tuple[str, dict]]) -> bool:
+        sources = {s for _, m in chunks for s in str(m.get("sources", "")).split("|") if s}
+        return scope is None or (bool(sources) and sources <= scope)
+
+    removed = {pid for pid, chunks in by_paper.items() if pid not in wanted and in_scope(chunks)} if prune else set()
     for pid in removed:
         stale += [cid for cid, _ in by_paper[pid]]
     return new, changed, unchanged, stale, removed
@@ -103,12 +113,20 @@ def ingest(
     embedder: Embedder,
     prune: bool = False,
     progress: bool = True,
+    limits: ReadLimits | None = None,
 ) -> IngestReport:
     """Bring the index in line with ``paths``. Everything is parsed before anything is written."""
     t0 = time.perf_counter()
-    papers, _records = load_corpus(paths)
+    papers, _records = load_corpus(paths, limits)
+    return ingest_papers(papers, store, embedder, prune=prune, progress=progress, t0=t0)
+
+
+def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: bool = False, progress: bool = True,
+                  scope: set[str] | None = None, t0: float | None = None) -> IngestReport:
+    """Write already-parsed ``papers`` (files or uploaded records); ``scope`` limits pruning (see :func:`plan`)."""
+    t0 = time.perf_counter() if t0 is None else t0
     table = store.chunk_table()
-    new, changed, unchanged, stale, removed = plan(papers, table, prune)
+    new, changed, unchanged, stale, removed = plan(papers, table, prune, scope)
     report = IngestReport(added=len(new), updated=len(changed), unchanged=unchanged, removed=len(removed))
     todo = new + changed
     if todo or stale:

@@ -7,13 +7,36 @@ Backends stream text deltas for a list of chat messages. Failures are translated
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Protocol
 
 Message = dict[str, str]
 
 #: kinds worth retrying with backoff; everything else fails fast.
 RETRYABLE = frozenset({"timeout", "unreachable", "rate_limit", "server"})
+
+
+_abandoned: ContextVar[threading.Event | None] = ContextVar("rag_abandoned", default=None)
+
+
+def abandon_signal() -> threading.Event:
+    """An event a server sets when the client of the current request has gone (e.g. disconnected mid-stream).
+
+    It is a context variable, so the worker threads that run this request's answer see it too: a backend
+    checks :func:`abandoned` between tokens and stops generating for nobody, which frees the local
+    model's lock within one token instead of after the whole answer.
+    """
+    event = threading.Event()
+    _abandoned.set(event)
+    return event
+
+
+def abandoned() -> bool:
+    """True when the request this code runs for has been abandoned by its client."""
+    event = _abandoned.get()
+    return event is not None and event.is_set()
 
 
 class LLMCallError(Exception):

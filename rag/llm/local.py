@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.config import Settings
-from rag.llm.base import LLMCallError, Message
+from rag.llm.base import LLMCallError, Message, abandoned
 
 _patch_lock = threading.Lock()
 
@@ -92,7 +92,17 @@ class LocalBackend:
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float, stop: list[str],
                timeout: float) -> Iterator[str]:
-        with self._lock:
+        """Text deltas of one generation; the context's lock is held only while this generator is open.
+
+        Closing the generator (a client that disconnects, a caller that stops reading) runs the
+        ``finally`` below at once and frees the model for the next answer. Waiting for the lock is
+        bounded by ``timeout`` too: should a generation ever be abandoned without being closed, later
+        answers fall back with a notice instead of queueing behind it indefinitely.
+        """
+        if not self._lock.acquire(timeout=timeout):
+            raise LLMCallError("timeout", f"the local model stayed busy with another answer for {timeout:g} s")
+        chunks = None
+        try:
             llama = self._load()
             deadline = time.monotonic() + timeout
             try:
@@ -100,14 +110,18 @@ class LocalBackend:
                                                       stop=stop, stream=True, seed=0)
             except ValueError as exc:  # e.g. the prompt exceeds the context window
                 raise LLMCallError("bad_request", str(exc)) from exc
+            for chunk in chunks:
+                if abandoned():  # the client has gone: stop generating for nobody
+                    return
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+                if time.monotonic() > deadline:
+                    raise LLMCallError("timeout", f"generation took longer than {timeout:g} s")
+        finally:
             try:
-                for chunk in chunks:
-                    delta = chunk["choices"][0].get("delta", {}).get("content")
-                    if delta:
-                        yield delta
-                    if time.monotonic() > deadline:
-                        raise LLMCallError("timeout", f"generation took longer than {timeout:g} s")
-            finally:
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
+            finally:
+                self._lock.release()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 from rag.config import Settings
-from rag.llm.base import LLMCallError, Message
+from rag.llm.base import LLMCallError, Message, abandoned
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -46,6 +46,16 @@ def translate(exc: Exception, where: str) -> LLMCallError:
             return LLMCallError("server", str(exc.message), status)
         return LLMCallError("bad_request", str(exc.message), status)
     return LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
+
+
+def _redacted(err: LLMCallError, settings: Settings) -> LLMCallError:
+    """``err`` with credentials removed from its detail *before* anyone truncates or shows it: servers echo
+    request headers in 400 messages, and a key cut in half no longer matches the configured secret."""
+    from rag.security import redact
+
+    err.detail = redact(err.detail, settings)
+    err.args = (err.detail or err.kind,)
+    return err
 
 
 _SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*([mb])(?![a-z])", re.I)
@@ -85,7 +95,7 @@ class OpenAIBackend:
                     listed = self.client.with_options(timeout=min(5.0, self.settings.llm_timeout)).models.list()
                     self._model = next((m.id for m in listed.data), "") or DEFAULT_MODEL
                 except Exception as exc:
-                    raise translate(exc, self.where) from exc
+                    raise _redacted(translate(exc, self.where), self.settings) from exc
             else:
                 self._model = DEFAULT_MODEL
         return self._model
@@ -112,6 +122,8 @@ class OpenAIBackend:
                 stop=stop[:4] or None, stream=True,  # OpenAI accepts at most 4 stop sequences
             )
             for chunk in response:
+                if abandoned():  # the client has gone: stop reading (the response is closed below)
+                    return
                 delta = chunk.choices[0].delta.content if chunk.choices else None
                 if delta:
                     yield delta
@@ -120,7 +132,7 @@ class OpenAIBackend:
         except GeneratorExit:
             raise
         except Exception as exc:
-            raise translate(exc, self.where) from exc
+            raise _redacted(translate(exc, self.where), self.settings) from exc
         finally:
             if response is not None:
                 response.close()

@@ -107,7 +107,7 @@ def test_ingest_with_token_adds_papers_and_reports_bad_files(engine, tmp_path):
              "abstract": f"We grow tensors in gardens. Method {i} waters them daily and measures growth rates."}
             for i in range(3)]
     (corpus / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    writer = engine_sharing_model(engine, tmp_path / "index", api_token=TOKEN)
+    writer = engine_sharing_model(engine, tmp_path / "index", api_token=TOKEN, ingest_root=corpus)
     with TestClient(create_app(writer, warm=False)) as c:
         assert c.post("/v1/ingest", json={"paths": [str(corpus)]}).status_code == 401
         r = c.post("/v1/ingest", json={"paths": [str(corpus)]}, headers=AUTH)
@@ -115,7 +115,8 @@ def test_ingest_with_token_adds_papers_and_reports_bad_files(engine, tmp_path):
         (corpus / "b.csv").write_text("title,summary\nA paper,with no abstract column\n")
         bad = c.post("/v1/ingest", json={"paths": [str(corpus)]}, headers=AUTH)
         assert bad.status_code == 400
-        assert bad.json()["error"]["message"].endswith("b.csv:1: CSV has no 'abstract' column (columns: title, summary)")
+        assert bad.json()["error"]["message"].endswith("b.csv:1: CSV has no 'abstract' column (it needs 'title' and "
+                                                       "'abstract' columns)")
         assert c.get("/healthz", headers=AUTH).json()["papers"] == 3
 
 

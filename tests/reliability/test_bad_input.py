@@ -84,7 +84,8 @@ def test_bad_corpus_file_is_a_clear_error_and_loses_nothing(indexed, tmp_path, n
     with pytest.raises(CorpusError, match=message) as info:
         engine.ingest([bad])
     assert "\n" not in str(info.value) and name in str(info.value)
-    with TestClient(create_app(engine, warm=False)) as http:
+    confined = engine_sharing_model(engine, engine.settings.index_dir, api_token=TOKEN, ingest_root=tmp_path)
+    with TestClient(create_app(confined, warm=False)) as http:
         r = http.post("/v1/ingest", json={"paths": [str(bad)]}, headers=AUTH)
         assert r.status_code == 400 and message in r.json()["error"]["message"]
         after = http.get("/healthz", headers=AUTH).json()
