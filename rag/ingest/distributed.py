@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 _LOCAL_OBJECT_STORE = 300 * 1024 * 1024
 
 
+def local_ray_options(workers: int) -> dict:
+    """``ray.init`` options for a Ray started on this machine for one ingest."""
+    return {"num_cpus": workers, "object_store_memory": _LOCAL_OBJECT_STORE, "include_dashboard": False,
+            "logging_level": logging.WARNING, "log_to_driver": False}
+
+
 class DistributedIngestError(RagError):
     """Ray is missing, the cluster cannot be reached, or an embedding worker failed."""
 
@@ -67,12 +73,13 @@ def ray_batches(settings: Settings, workers: int, address: str | None = None):
         started = False
         if not ray.is_initialized():
             target = address or os.environ.get("RAY_ADDRESS") or None
-            options = {} if target else {"num_cpus": workers, "object_store_memory": _LOCAL_OBJECT_STORE,
-                                         "include_dashboard": False}
+            options = {"address": target, "logging_level": logging.WARNING, "log_to_driver": False} if target \
+                else local_ray_options(workers)
             try:
-                ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False, **options)
+                ray.init(**options)
             except Exception as exc:  # ConnectionError, RuntimeError, ValueError for a bad address
-                raise DistributedIngestError(f"Ray cluster at {target} is unreachable: "
+                where = f"the Ray cluster at {target} is unreachable" if target else "a local Ray did not start"
+                raise DistributedIngestError(f"{where}: "
                                              f"{' '.join(str(exc).split())[:200]}") from None
             started = True
         actor = ray.remote(num_cpus=1)(EmbedWorker)
