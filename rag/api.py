@@ -568,6 +568,10 @@ def embedding_inputs(value: Any, max_inputs: int, max_chars: int) -> list[str]:
     for i, text in enumerate(texts):
         if not text.strip():
             raise BadQuestion(f"`input[{i}]` is empty: every text must contain something to embed.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800") is valid JSON but no text the tokenizer takes
+            raise BadQuestion(f"`input[{i}]` is not valid Unicode text.") from None
         if len(text) > max_chars:
             raise BadQuestion(f"`input[{i}]` is too long: {len(text):,} characters (the limit is {max_chars:,}, "
                               "RAG_API_EMBED_MAX_CHARS).")

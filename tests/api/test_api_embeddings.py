@@ -71,11 +71,13 @@ def test_models_lists_the_embedding_model(sdk):
     ({"input": ["x" * 20_001], "model": "all-MiniLM-L6-v2"}, "RAG_API_EMBED_MAX_CHARS"),
     ({"input": ["a"] * 2049, "model": "all-MiniLM-L6-v2"}, "RAG_API_EMBED_MAX_INPUTS"),
     ({"input": "a", "model": "all-MiniLM-L6-v2", "dimensions": 256}, "dimensions"),
+    (b'{"input": ["ok", "\\ud800"], "model": "all-MiniLM-L6-v2"}', "not valid Unicode"),  # a lone surrogate
 ])
 def test_bad_inputs_get_one_line_400(server, body, needle):
     import httpx
 
-    r = httpx.post(server.url + "/v1/embeddings", json=body, timeout=30)
+    raw = {"content": body, "headers": {"content-type": "application/json"}} if isinstance(body, bytes) else {"json": body}
+    r = httpx.post(server.url + "/v1/embeddings", timeout=30, **raw)
     assert r.status_code == 400, r.text
     message = r.json()["error"]["message"]
     assert needle in message and "\n" not in message
