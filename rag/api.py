@@ -530,7 +530,7 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
     def embeddings(req: EmbeddingRequest):
         """OpenAI-compatible embeddings from the engine's model (unit vectors; the model reads 256 word pieces)."""
         served = engine.embedder.name
-        if canonical_name(req.model) != served:
+        if canonical_name(req.model, local=False) != served:
             return error_response(engine, 404, f"Model {req.model!r} is not served here; use {served!r}.",
                                   "invalid_request_error", code="model_not_found")
         texts = embedding_inputs(req.input, settings.api_embed_max_inputs, settings.api_embed_max_chars)

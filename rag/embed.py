@@ -182,17 +182,18 @@ class OnnxEncoder:
         return vec.tolist()
 
 
-def canonical_name(name: str) -> str:
+def canonical_name(name: str, local: bool = True) -> str:
     """The name an index records for a model: lower case, bundled aliases folded, a local folder's name.
 
     ``all-MiniLM-L6-v2`` and ``sentence-transformers/all-MiniLM-L6-v2`` are the same weights (TEI and
-    Infinity report the second form), so they must not be refused as a mix.
+    Infinity report the second form), so they must not be refused as a mix. ``local=False`` for names
+    from requests: never looked up on this machine's file system.
     """
     low = name.strip().lower()
     if low in BUNDLED_MODELS:
         return "all-minilm-l6-v2"
     path = Path(name).expanduser()
-    return path.name.lower() if path.is_dir() else low
+    return path.name.lower() if local and path.is_dir() else low
 
 
 class RemoteEncoder:
