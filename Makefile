@@ -17,9 +17,9 @@ $(BIN)/python:
 # the engine answers in extractive mode.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing paperchat and its dependencies (first time: several minutes)..."
-	$(BIN)/pip install --quiet -e ".[test,local]" || { \
+	$(BIN)/pip install --quiet -e ".[test,local,ray]" || { \
 	  echo "warning: the local LLM (llama-cpp-python) did not install; continuing without it"; \
-	  $(BIN)/pip install --quiet -e ".[test]"; }
+	  $(BIN)/pip install --quiet -e ".[test,ray]"; }
 	touch $(STAMP)
 
 install: $(STAMP)

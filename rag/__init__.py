@@ -13,6 +13,8 @@ from rag.engine import ChatSession, Engine  # noqa: E402
 from rag.errors import (  # noqa: E402
     BadQuestion,
     CorpusError,
+    EmbedderMismatch,
+    EmbedderUnavailable,
     EmptyIndex,
     IndexUnavailable,
     LLMUnavailable,
@@ -23,5 +25,5 @@ from rag.types import Answer, Citation, Filters, Hit, IngestReport, Paper  # noq
 __all__ = [
     "REFUSAL", "Settings", "get_settings", "Engine", "ChatSession", "Answer", "Citation", "Filters", "Hit",
     "IngestReport", "Paper", "RagError", "CorpusError", "BadQuestion", "EmptyIndex", "IndexUnavailable",
-    "LLMUnavailable",
+    "LLMUnavailable", "EmbedderUnavailable", "EmbedderMismatch",
 ]

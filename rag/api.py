@@ -16,12 +16,16 @@ Design points:
   per process. ``POST /v1/ingest`` writes to the index, so it is refused with 403 when no token is
   configured; it takes uploaded records or files, or server paths inside ``RAG_INGEST_ROOT`` only.
 * Bodies larger than ``RAG_API_MAX_BODY_BYTES`` get 413 before any parsing.
+* ``POST /v1/embeddings`` serves the engine's embedding model (the bundled MiniLM) in OpenAI's shape,
+  ``float`` or ``base64`` (the openai SDK's default), so another paperchat (``RAG_EMBED_BASE_URL``) or
+  any OpenAI client can embed with it. Same bearer auth as the other ``/v1`` routes.
 * Errors use OpenAI's shape ``{"error": {"message", "type", "code", "param"}}`` with one-line
   messages; every error body, notice and log line passes through :func:`rag.security.redact`.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import logging
@@ -42,8 +46,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rag.embed import WINDOW_TOKENS, canonical_name
 from rag.engine import ChatSession, Engine
-from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, LLMUnavailable, RagError
+from rag.errors import (
+    BadQuestion,
+    CorpusError,
+    EmbedderMismatch,
+    EmbedderUnavailable,
+    EmptyIndex,
+    IndexUnavailable,
+    LLMUnavailable,
+    RagError,
+)
 from rag.security import exposure_warning, one_line
 from rag.security import redact as _redact
 from rag.types import Answer, Filters, final_answer
@@ -62,6 +76,8 @@ ERROR_STATUS: dict[type[RagError], tuple[int, str]] = {
     EmptyIndex: (409, "empty_index"),
     IndexUnavailable: (503, "index_unavailable"),
     LLMUnavailable: (503, "llm_unavailable"),
+    EmbedderUnavailable: (503, "embedder_unavailable"),
+    EmbedderMismatch: (409, "embedder_mismatch"),
 }
 
 
@@ -140,6 +156,35 @@ class IngestRequest(BaseModel):
         "Files or folders on the server, relative to RAG_INGEST_ROOT or absolute inside it."))
     prune: bool = Field(False, description="Remove papers whose sources are all named by this request but which "
                                            "it no longer contains.")
+
+
+class EmbeddingRequest(BaseModel):
+    """OpenAI's embeddings request. ``input`` is checked by hand so a bad one gets a one-line 400."""
+
+    model_config = ConfigDict(extra="allow")
+    input: Any = Field(..., description="A string or a list of strings (token arrays are not supported).")
+    model: str = Field(..., description="The served model, e.g. all-MiniLM-L6-v2 (see GET /v1/models).")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+    user: str | None = None
+
+
+class EmbeddingItem(BaseModel):
+    object: str = "embedding"
+    index: int
+    embedding: list[float] | str = Field(description="Floats, or base64 of little-endian float32 (encoding_format).")
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(BaseModel):
+    object: str = "list"
+    data: list[EmbeddingItem]
+    model: str
+    usage: EmbeddingUsage
 
 
 class SearchHit(BaseModel):
@@ -242,7 +287,7 @@ class ChatCompletion(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {400: "Bad question or corpus", 401: "Missing or wrong bearer token", 403: "Ingest disabled",
-                 409: "The index is empty", 413: "Request body too large", 422: "Invalid request",
+                 404: "Unknown model", 409: "The index is empty", 413: "Request body too large", 422: "Invalid request",
                  503: "Index (Chroma) or LLM unavailable"}
     return {code: {"model": ErrorBody, "description": described[code]} for code in codes}
 
@@ -469,9 +514,10 @@ def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request
 
     @app.get("/v1/models", response_model=ModelList, dependencies=auth, responses=_errors(401), tags=["openai"])
     def models():
-        """``paperchat`` answers in the configured mode; ``paperchat-<mode>`` forces a mode."""
+        """``paperchat`` answers in the configured mode; ``paperchat-<mode>`` forces a mode. The last entry is
+        the embedding model of ``POST /v1/embeddings``."""
         created = int(time.time())
-        ids = [MODEL_ID] + [f"{MODEL_ID}-{m}" for m in engine.available_modes() if m != "auto"]
+        ids = [MODEL_ID] + [f"{MODEL_ID}-{m}" for m in engine.available_modes() if m != "auto"] + [engine.embedder.name]
         return ModelList(data=[ModelCard(id=i, created=created) for i in ids])
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=auth, tags=["openai"],
@@ -508,6 +554,28 @@ def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request
         data = answer.to_dict()
         data["notice"] = redact(data["notice"], engine)
         return data
+
+    @app.post("/v1/embeddings", response_model=EmbeddingList, dependencies=auth, tags=["openai"],
+              responses=_errors(400, 401, 404, 413, 422, 503))
+    def embeddings(req: EmbeddingRequest):
+        """OpenAI-compatible embeddings from the engine's model (unit vectors; the model reads 256 word pieces)."""
+        served = engine.embedder.name
+        if canonical_name(req.model, local=False) != served:
+            return error_response(engine, 404, f"Model {req.model!r} is not served here; use {served!r}.",
+                                  "invalid_request_error", code="model_not_found")
+        texts = embedding_inputs(req.input, settings.api_embed_max_inputs, settings.api_embed_max_chars)
+        vectors = engine.embed(texts)
+        if req.dimensions is not None and req.dimensions != len(vectors[0]):
+            raise BadQuestion(f"{served} returns {len(vectors[0])}-dimensional vectors; `dimensions` cannot change that.")
+        tokens = sum(min(len(e.ids), WINDOW_TOKENS) for e in engine.embedder.tokenizer.encode_batch(texts))
+        if req.encoding_format == "base64":
+            import numpy as np
+
+            data = [base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() for v in vectors]
+        else:
+            data = vectors
+        return {"data": [{"index": i, "embedding": v} for i, v in enumerate(data)], "model": served,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
     @app.post("/v1/ingest", response_model=IngestResponse, dependencies=[Depends(check_write)], tags=["paperchat"],
               responses=_errors(400, 401, 403, 413, 422, 503), openapi_extra=_INGEST_BODY)
@@ -596,6 +664,28 @@ def _close_quietly(gen: Iterator[str]) -> None:
         gen.close()  # type: ignore[attr-defined]
     except ValueError:  # still running in another thread: it ends at its next yield
         log.warning("a streamed answer could not be closed while it was running")
+
+
+def embedding_inputs(value: Any, max_inputs: int, max_chars: int) -> list[str]:
+    """The texts of an embeddings request, or a one-line BadQuestion naming what is wrong."""
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise BadQuestion("`input` must be a string or a list of strings (token arrays are not supported).")
+    if not texts:
+        raise BadQuestion("`input` is empty: send at least one text.")
+    if len(texts) > max_inputs:
+        raise BadQuestion(f"Too many inputs: {len(texts):,} (the limit is {max_inputs:,}, RAG_API_EMBED_MAX_INPUTS).")
+    for i, text in enumerate(texts):
+        if not text.strip():
+            raise BadQuestion(f"`input[{i}]` is empty: every text must contain something to embed.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800") is valid JSON but no text the tokenizer takes
+            raise BadQuestion(f"`input[{i}]` is not valid Unicode text.") from None
+        if len(text) > max_chars:
+            raise BadQuestion(f"`input[{i}]` is too long: {len(text):,} characters (the limit is {max_chars:,}, "
+                              "RAG_API_EMBED_MAX_CHARS).")
+    return texts
 
 
 class _AuthError(Exception):

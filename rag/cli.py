@@ -94,10 +94,15 @@ def ingest(
     prune: Annotated[bool, typer.Option(help="Remove papers no longer in the given sources.")] = False,
     rebuild: Annotated[bool, typer.Option(help="Repair: rebuild BM25 and the sentence cache; a damaged Chroma "
                                                "store is moved aside and re-created from the given sources.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="serial (default) | ray: embed on Ray actors.")] = "serial",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray embedding actors (--engine ray).")] = 2,
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster, e.g. ray://head:10001 "
+                                                "(default: RAY_ADDRESS, else a local Ray).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Parse, deduplicate, embed and index papers (incremental: unchanged papers are skipped)."""
-    report = _engine().ingest(paths or None, prune=prune, progress=not as_json and sys.stderr.isatty(), rebuild=rebuild)
+    report = _engine().ingest(paths or None, prune=prune, progress=not as_json and sys.stderr.isatty(), rebuild=rebuild,
+                              engine=engine, workers=workers, address=address)
     data = {k: report.to_dict()[k] for k in ("added", "updated", "unchanged", "removed", "papers")}
     if as_json:
         typer.echo(json.dumps(data))

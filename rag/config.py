@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     embed_backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: ONNX Runtime export of the same weights when available (fast start), else torch.")
     model_cache_dir: Path = Field(PROJECT_ROOT / ".rag" / "models", description="Local ONNX exports of the embedder.")
+    # Remote embeddings: any OpenAI-compatible POST /embeddings (TEI, vLLM, Infinity, OpenAI, another `rag api`).
+    # RAG_EMBED_MODEL still supplies the tokenizer that sizes chunks; the remote model computes the vectors.
+    embed_base_url: str = Field("", description="OpenAI-compatible base URL (…/v1); set = embed through it.")
+    embed_api_key: str = Field("", description="Bearer key for RAG_EMBED_BASE_URL (e.g. the other server's RAG_API_TOKEN).")
+    embed_remote_model: str = Field("", description="Model name sent to the endpoint; default RAG_EMBED_MODEL.")
+    embed_remote_batch_size: int = Field(32, ge=1, le=2048, description=(
+        "Texts per request. 32 is TEI's default --max-client-batch-size; `rag api` and OpenAI accept 2048."))
+    embed_remote_concurrency: int = Field(2, ge=1, le=64, description="Requests in flight at once during ingest.")
+    embed_timeout: float = Field(60.0, gt=0, description="Seconds per embeddings request.")
+    embed_retries: int = Field(3, ge=0, le=10, description="Retries on connection errors, timeouts, 429 and 5xx.")
 
     # --- retrieval --------------------------------------------------------------------------
     retriever: RetrieverMode = "hybrid"
@@ -93,6 +103,9 @@ class Settings(BaseSettings):
         "FIFOs and devices are refused."))
     ingest_max_file_bytes: int = Field(50_000_000, ge=1024, description="Largest corpus file ingest reads.")
     ingest_read_timeout: float = Field(30.0, gt=0, description="Seconds allowed to read one corpus file.")
+    api_embed_max_inputs: int = Field(2048, ge=1, description="Most texts in one POST /v1/embeddings (OpenAI's limit).")
+    api_embed_max_chars: int = Field(20_000, ge=1, description=(
+        "Longest text /v1/embeddings accepts; the model reads only its first 256 word pieces anyway."))
 
     # --- evaluation -------------------------------------------------------------------------
     judge_base_url: str = Field("", description="OpenAI-compatible endpoint for LLM-as-judge faithfulness.")
@@ -113,6 +126,10 @@ class Settings(BaseSettings):
     @property
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def uses_remote_embeddings(self) -> bool:
+        return bool(self.embed_base_url.strip())
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -13,6 +13,11 @@ Two interchangeable backends compute the same vectors:
 and the export exists or can be made (needs the ``onnx`` package once), and torch for ingest-sized
 batches, where it is the more efficient of the two. ``onnx`` uses ONNX for everything, ``torch`` never.
 Heavy imports happen on first use only.
+
+A third backend, ``remote`` (:class:`RemoteEncoder`), sends texts to any OpenAI-compatible
+``POST /embeddings`` (``RAG_EMBED_BASE_URL``): a GPU embedding server, OpenAI, or another paperchat's
+``rag api``. Every index records the embedder that built it (:func:`check_index_embedder`), so vectors
+of two models never end up in one collection.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.config import Settings
+from rag.errors import EmbedderMismatch, EmbedderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +183,73 @@ class OnnxEncoder:
         return vec.tolist()
 
 
+def canonical_name(name: str, local: bool = True) -> str:
+    """The name an index records for a model: lower case, bundled aliases folded, a local folder's name.
+
+    ``all-MiniLM-L6-v2`` and ``sentence-transformers/all-MiniLM-L6-v2`` are the same weights (TEI and
+    Infinity report the second form), so they must not be refused as a mix. ``local=False`` for names
+    from requests: never looked up on this machine's file system.
+    """
+    low = name.strip().lower()
+    if low in BUNDLED_MODELS:
+        return "all-minilm-l6-v2"
+    path = Path(name).expanduser()
+    return path.name.lower() if local and path.is_dir() else low
+
+
+class RemoteEncoder:
+    """Texts -> vectors through an OpenAI-compatible ``POST /embeddings`` endpoint.
+
+    Why the openai SDK: it already retries connection errors, timeouts, 429 and 5xx with backoff, and
+    every server we target (TEI, vLLM, Infinity, OpenAI, ``rag api``) speaks its protocol. Texts go in
+    batches of ``embed_remote_batch_size`` with up to ``embed_remote_concurrency`` requests in flight;
+    vectors are L2-normalised here because the extractive answerer treats dot products as cosines.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from openai import OpenAI
+
+        self.base_url = settings.embed_base_url.strip().rstrip("/")
+        self.model = settings.embed_remote_model or settings.embed_model
+        self.batch = settings.embed_remote_batch_size
+        self.concurrency = settings.embed_remote_concurrency
+        # The SDK insists on a key; servers without auth ignore it.
+        self.client = OpenAI(base_url=self.base_url, api_key=settings.embed_api_key or "unused",
+                             timeout=settings.embed_timeout, max_retries=settings.embed_retries)
+
+    def encode(self, texts: list[str]) -> list[list[float]]:
+        batches = [texts[i : i + self.batch] for i in range(0, len(texts), self.batch)]
+        if len(batches) <= 1 or self.concurrency == 1:
+            parts = [self._request(b) for b in batches]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(self.concurrency, len(batches)), thread_name_prefix="rag-embed") as pool:
+                parts = list(pool.map(self._request, batches))
+        return [vec for part in parts for vec in part]
+
+    def _request(self, batch: list[str]) -> list[list[float]]:
+        import numpy as np
+        import openai
+
+        where = f"embedding server {self.base_url}"
+        try:
+            # "float" explicitly: the SDK asks for base64 by default, which not every server implements.
+            reply = self.client.embeddings.create(model=self.model, input=batch, encoding_format="float")
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            raise EmbedderUnavailable(f"{where} is unreachable ({type(exc).__name__}); start it (e.g. `rag api`) "
+                                      "or fix RAG_EMBED_BASE_URL") from None
+        except openai.APIStatusError as exc:
+            detail = " ".join(str(getattr(exc, "message", "") or exc).split())[:300]
+            raise EmbedderUnavailable(f"{where} answered HTTP {exc.status_code} for model {self.model!r}: {detail}") from None
+        rows = sorted(reply.data, key=lambda d: d.index)
+        if len(rows) != len(batch) or not rows or any(not r.embedding for r in rows):
+            raise EmbedderUnavailable(f"{where} returned {len(rows)} vectors for {len(batch)} texts")
+        vec = np.asarray([r.embedding for r in rows], dtype=np.float64)
+        vec /= np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+        return vec.tolist()
+
+
 def model_key(model_dir: Path) -> str:
     """Identifies the weights whose vectors a store holds: folder name + weight file sizes.
 
@@ -309,7 +382,8 @@ class Embedder:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.path = resolve_model_path(settings.embed_model)
+        self.path = resolve_model_path(settings.embed_model)  # the tokenizer, even when vectors are remote
+        self.remote = settings.uses_remote_embeddings
         self._backend_lock = threading.Lock()
         self._query_cache: dict[str, list[float]] = {}
         self._sentence_cache: dict[str, object] = {}  # sentence -> float32 vector (numpy), oldest first
@@ -343,6 +417,21 @@ class Embedder:
         )
 
     @property
+    def name(self) -> str:
+        """The model the vectors come from, as the index records it (see :func:`canonical_name`)."""
+        s = self.settings
+        return canonical_name((s.embed_remote_model or s.embed_model) if self.remote else s.embed_model)
+
+    @cached_property
+    def dimension(self) -> int:
+        """Length of this model's vectors (one probe embedding; for a remote model, also a reachability check)."""
+        return len(self.embed_texts(["dimension probe"])[0])
+
+    @cached_property
+    def remote_encoder(self) -> RemoteEncoder:
+        return RemoteEncoder(self.settings)
+
+    @property
     def onnx_file(self) -> Path:
         return onnx_export_path(self.path, self.settings.model_cache_dir)
 
@@ -355,6 +444,8 @@ class Embedder:
             return self.__dict__["_backend"]
 
     def _resolve_backend(self) -> str:
+        if self.remote:
+            return "remote"
         choice = self.settings.embed_backend
         if choice == "torch" or self.settings.embed_device != "cpu":
             return "torch"
@@ -387,13 +478,16 @@ class Embedder:
         sentences are small batches, where ONNX starts in 0.3 s instead of 3-5 s. The vectors match.
         """
         backend = self.backend
+        if backend == "remote":
+            return self.remote_encoder.encode(texts) if texts else []
         if backend == "onnx" and (len(texts) <= _SMALL_BATCH or self.settings.embed_backend == "onnx"):
             return self.onnx.encode(texts, self.settings.embed_batch_size)
         return self.model.get_text_embedding_batch(texts)
 
     @cached_property
     def sentence_store(self) -> SentenceVectorStore:
-        return SentenceVectorStore(Path(self.settings.index_dir) / SENTENCE_STORE, model_key(self.path))
+        key = f"remote|{self.name}|{self.settings.embed_base_url}" if self.remote else model_key(self.path)
+        return SentenceVectorStore(Path(self.settings.index_dir) / SENTENCE_STORE, key)
 
     def _remember(self, vectors: dict[str, object]) -> None:
         with self._backend_lock:
@@ -458,7 +552,13 @@ class Embedder:
         """Query vector; repeated queries (UI re-runs, eval comparisons, chat retries) come from a small cache."""
         cached = self._query_cache.get(text)
         if cached is None:
-            cached = self.onnx.encode([text])[0] if self.backend == "onnx" else self.model.get_query_embedding(text)
+            backend = self.backend
+            if backend == "remote":
+                cached = self.remote_encoder.encode([text])[0]
+            elif backend == "onnx":
+                cached = self.onnx.encode([text])[0]
+            else:
+                cached = self.model.get_query_embedding(text)
             with self._backend_lock:
                 if len(self._query_cache) >= _QUERY_CACHE:
                     self._query_cache.pop(next(iter(self._query_cache)))  # drop the oldest entry
@@ -507,3 +607,40 @@ def warm_index_sentences(engine) -> tuple[threading.Thread, threading.Event]:
     an index built before the store existed) no answer pays for encoding abstract sentences.
     """
     return start_warming(engine.embedder, lambda: index_sentences(engine.store))
+
+
+def index_record(store, settings: Settings) -> tuple[str, int | None]:
+    """(model name, dimension or None) of the vectors in ``store``'s collection.
+
+    Recorded in the collection metadata by :func:`check_index_embedder`; an index written before the
+    record existed was necessarily built by the local RAG_EMBED_MODEL, its dimension unknown.
+    """
+    meta = store.metadata()
+    if meta.get("embedder"):
+        dim = meta.get("embed_dim")
+        return str(meta["embedder"]), int(dim) if dim else None
+    return canonical_name(settings.embed_model), None
+
+
+def check_index_embedder(store, embedder: Embedder, write: bool = False, count: int | None = None) -> None:
+    """Refuse (one line) to query or extend an index built by another embedding model.
+
+    ``write``: about to add vectors. Then the dimension is checked too (one probe embedding, which also
+    proves a remote endpoint answers before anything is deleted) and the record is written on first use.
+    An empty collection takes the new embedder's record. ``count``: the collection size, when known.
+    """
+    empty = (store.count() if count is None else count) == 0
+    name, dim = index_record(store, embedder.settings)
+    if not empty and name != embedder.name:
+        raise EmbedderMismatch(
+            f"The index {store.location} holds vectors of {name!r} but this engine embeds with {embedder.name!r}; "
+            "use the same model (RAG_EMBED_MODEL / RAG_EMBED_REMOTE_MODEL) or a new RAG_COLLECTION / RAG_INDEX_DIR")
+    if not write:
+        return
+    mine = embedder.dimension
+    if not empty and dim is not None and dim != mine:
+        raise EmbedderMismatch(
+            f"The index {store.location} holds {dim}-dimensional vectors of {name!r} but {embedder.name!r} "
+            f"returned {mine} dimensions; use a new RAG_COLLECTION / RAG_INDEX_DIR")
+    if empty or dim is None:
+        store.update_metadata({"embedder": embedder.name, "embed_dim": mine})

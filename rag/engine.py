@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from rag.answer import extractive
 from rag.answer.citations import map_citations
@@ -100,21 +101,31 @@ class Engine:
 
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths: list[Path | str] | None = None, prune: bool = False, progress: bool = False,
-               rebuild: bool = False) -> IngestReport:
+               rebuild: bool = False, engine: Literal["serial", "ray"] = "serial", workers: int = 2,
+               address: str | None = None) -> IngestReport:
         """Add new and changed papers from ``paths`` (default: the configured corpus directory).
 
         ``rebuild``: repair first (see :meth:`repair`): derived files (BM25, sentence vectors) are built
         again, and a Chroma store that cannot be read is moved aside and re-created from ``paths``.
+        ``engine="ray"`` embeds on ``workers`` Ray actors (a local Ray, or the cluster at ``address``);
+        the resulting index is the one the serial path builds (rag.ingest.distributed).
         """
         from rag.ingest.parse import ReadLimits
         from rag.ingest.pipeline import ingest
 
         targets = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        batches = None
+        if engine == "ray":
+            from rag.ingest.distributed import ray_batches
+
+            batches = ray_batches(self.settings, workers, address)
+        elif engine != "serial":
+            raise ValueError(f"unknown ingest engine {engine!r}: use serial or ray")
         with self._ingest_lock:
             if rebuild:
                 self._repair()
             report = ingest(targets, self.store, self.embedder, prune=prune, progress=progress,
-                            limits=ReadLimits.from_settings(self.settings))
+                            limits=ReadLimits.from_settings(self.settings), embed_batches=batches)
             if rebuild:
                 self.bm25.rebuild()
             else:
@@ -237,15 +248,23 @@ class Engine:
             "embed_model": self.settings.embed_model,
         }
 
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts`` from this engine's embedding model (served as ``POST /v1/embeddings``)."""
+        return self.embedder.embed_texts(list(texts))
+
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                retriever: RetrieverMode | None = None) -> list[Hit]:
+        from rag.embed import check_index_embedder
+
         query = self.clean_question(query)
-        if self.store.count() == 0:
+        count = self.store.count()
+        if count == 0:
             raise EmptyIndex("The index is empty: run `rag ingest` first.")
+        check_index_embedder(self.store, self.embedder, count=count)  # metadata already in memory: no round trip
         return self.retriever.search(query, k=k, filters=filters, mode=retriever)
 
     def clean_question(self, question: str) -> str:

@@ -23,3 +23,11 @@ class EmptyIndex(RagError):
 
 class LLMUnavailable(RagError):
     """The LLM backend failed after retries (unreachable, timeout, 429/5xx, bad key)."""
+
+
+class EmbedderUnavailable(RagError):
+    """The remote embeddings endpoint (RAG_EMBED_BASE_URL) failed after retries or answered an error."""
+
+
+class EmbedderMismatch(RagError):
+    """The index holds vectors of a different embedding model (or dimension) than this engine computes."""

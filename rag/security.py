@@ -38,7 +38,7 @@ _PATTERNS = [
 
 def secrets_of(settings: Settings) -> list[str]:
     """The secret values this process is configured with (long enough to be worth replacing)."""
-    values = [settings.api_token, settings.openai_api_key, settings.judge_api_key]
+    values = [settings.api_token, settings.openai_api_key, settings.judge_api_key, settings.embed_api_key]
     values += list(settings.chroma_headers.values())
     if settings.ui_auth and ":" in settings.ui_auth:
         values.append(settings.ui_auth.partition(":")[2])

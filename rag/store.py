@@ -162,13 +162,22 @@ class Store:
         with self._guard():
             return int((self.collection.metadata or {}).get("revision", 0))
 
+    def metadata(self) -> dict[str, Any]:
+        """The collection's own metadata: the revision and the embedder record (rag.embed)."""
+        with self._guard():
+            return dict(self.collection.metadata or {})
+
+    def update_metadata(self, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the collection metadata (Chroma's modify replaces it whole)."""
+        with self._guard():
+            meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+            self.collection.modify(metadata={**meta, **values})
+
     def bump_revision(self) -> int:
         """Mark the collection changed; BM25 copies compare against this to know they are stale."""
-        with self._guard():
-            revision = self.get_revision() + 1
-            meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
-            self.collection.modify(metadata={**meta, "revision": revision})
-            return revision
+        revision = self.get_revision() + 1
+        self.update_metadata({"revision": revision})
+        return revision
 
 
 def _looks_damaged(exc: Exception) -> bool:

@@ -72,3 +72,13 @@ def test_chat_answers_and_quits(cli_env):
     result = runner.invoke(app, ["chat"], input="What is Tower+?\nwhich languages does it cover?\n/quit\n")
     assert result.exit_code == 0, result.output
     assert result.output.count("Tower+: Bridging Generality") >= 2
+
+
+def test_other_embedder_and_bad_ingest_engine_are_one_line(cli_env, monkeypatch):
+    monkeypatch.setenv("RAG_EMBED_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("RAG_EMBED_REMOTE_MODEL", "text-embedding-3-small")
+    mixed = run("search", "open vocabulary detection")
+    assert mixed.exit_code == 1 and "holds vectors of 'all-minilm-l6-v2'" in mixed.output
+    assert len(mixed.output.strip().splitlines()) == 1
+    bogus = run("ingest", "--engine", "spark")
+    assert bogus.exit_code == 1 and "unknown ingest engine 'spark'" in bogus.output and "Traceback" not in bogus.output

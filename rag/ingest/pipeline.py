@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from rag.embed import WINDOW_TOKENS, Embedder
+from rag.embed import WINDOW_TOKENS, Embedder, check_index_embedder
 from rag.ingest.parse import ReadLimits, load_corpus
 from rag.ingest.text import content_hash
 from rag.store import Store
@@ -20,6 +20,10 @@ from rag.types import IngestReport, Paper
 
 #: Tokens kept free for [CLS]/[SEP] and the newline between title and text.
 _SPECIAL_TOKENS = 3
+
+#: Embeds a stream of text batches, yielding each batch's vectors in order: in this process by default,
+#: or on a Ray cluster (rag.ingest.distributed). Everything else about an ingest is the same either way.
+BatchEmbedder = Callable[[list[list[str]]], Iterator[list[list[float]]]]
 
 
 def paper_hash(p: Paper) -> str:
@@ -114,15 +118,20 @@ def ingest(
     prune: bool = False,
     progress: bool = True,
     limits: ReadLimits | None = None,
+    embed_batches: BatchEmbedder | None = None,
 ) -> IngestReport:
-    """Bring the index in line with ``paths``. Everything is parsed before anything is written."""
+    """Bring the index in line with ``paths``. Everything is parsed before anything is written.
+
+    ``embed_batches``: where the vectors are computed (default: ``embedder`` in this process).
+    """
     t0 = time.perf_counter()
     papers, _records = load_corpus(paths, limits)
-    return ingest_papers(papers, store, embedder, prune=prune, progress=progress, t0=t0)
+    return ingest_papers(papers, store, embedder, prune=prune, progress=progress, t0=t0, embed_batches=embed_batches)
 
 
 def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: bool = False, progress: bool = True,
-                  scope: set[str] | None = None, t0: float | None = None) -> IngestReport:
+                  scope: set[str] | None = None, t0: float | None = None,
+                  embed_batches: BatchEmbedder | None = None) -> IngestReport:
     """Write already-parsed ``papers`` (files or uploaded records); ``scope`` limits pruning (see :func:`plan`)."""
     t0 = time.perf_counter() if t0 is None else t0
     table = store.chunk_table()
@@ -130,9 +139,11 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
     report = IngestReport(added=len(new), updated=len(changed), unchanged=unchanged, removed=len(removed))
     todo = new + changed
     if todo or stale:
+        # Before anything is deleted: the index must hold this model's vectors (and a remote embedder must answer).
+        check_index_embedder(store, embedder, write=bool(todo))
         store.bump_revision()
         store.delete(stale)
-        _embed_and_write(todo, store, embedder, progress)
+        _embed_and_write(todo, store, embedder, progress, embed_batches)
     report.chunks = store.count()
     # Derived from the plan instead of re-reading every chunk's metadata (a full scan at 100k papers):
     # what was indexed, minus what was pruned, plus what was added (changed papers were already there).
@@ -142,8 +153,13 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
     return report
 
 
-def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, progress: bool) -> None:
-    """Embed in model-sized batches and upsert each batch at once, so a kill loses one batch at most."""
+def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, progress: bool,
+                     embed_batches: BatchEmbedder | None = None) -> None:
+    """Embed in model-sized batches and upsert each batch at once, so a kill loses one batch at most.
+
+    Batches are made here, identically for every ``embed_batches``, and written in order: a distributed
+    run computes the same vectors from the same batches and leaves the same index as a serial one.
+    """
     from tqdm import tqdm
 
     nodes = [n for p in papers for n in _nodes_for(p, chunk_paper(p, embedder))]
@@ -151,10 +167,10 @@ def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, prog
     # one encode call). A paper split across batches by a kill is seen as incomplete and redone next run.
     nodes.sort(key=lambda n: len(n.text))
     batch = max(embedder.settings.embed_batch_size, 1) * 4
+    parts = [nodes[i : i + batch] for i in range(0, len(nodes), batch)]
+    run = embed_batches or (lambda batches: (embedder.embed_texts(texts) for texts in batches))
     with tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar:
-        for i in range(0, len(nodes), batch):
-            part = nodes[i : i + batch]
-            vectors = embedder.embed_texts([n.text for n in part])
+        for part, vectors in zip(parts, run([[n.text for n in part] for part in parts]), strict=True):
             for node, vec in zip(part, vectors, strict=True):
                 node.embedding = vec
             store.add_nodes(part)
