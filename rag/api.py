@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -172,6 +173,7 @@ class AskResponse(BaseModel):
     model: str
     notice: str
     timings_ms: dict[str, float]
+    standalone_question: str = ""
 
 
 class IngestResponse(BaseModel):
@@ -227,6 +229,8 @@ class ChatCompletion(BaseModel):
     citations: list[str] = Field(description="Titles of the cited papers, in the order of their [n] markers.")
     refused: bool = False
     notice: str = ""
+    standalone_question: str = Field("", description="What was searched for: the question made standalone "
+                                                       "from the conversation (paperchat extension).")
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -270,33 +274,47 @@ def _strip_sources(text: str) -> str:
     return text.split("\n\nSources:\n", 1)[0].strip()
 
 
+def _cited_titles(text: str) -> list[str]:
+    """The titles listed in the Sources block we appended to an earlier answer ("[1] Title" lines)."""
+    block = text.split("\n\nSources:\n", 1)
+    if len(block) < 2:
+        return []
+    return [m.group(1).strip() for m in re.finditer(r"^\s*\[\d+\]\s*(.+)$", block[1], re.M)]
+
+
 def session_from_messages(engine: Engine, messages: list[ChatMessage], **options) -> tuple[ChatSession, str]:
     """A fresh chat session holding the earlier turns of ``messages``, and the question to answer.
 
-    Earlier user turns are condensed with the deterministic rule (as an extractive session would have
-    done) so follow-ups several turns deep still carry their subject; only the last question may use
-    the LLM to condense.
+    Each earlier turn is condensed with the deterministic rule (as an extractive session would have
+    done), and the papers an earlier answer cited are read back from its Sources block, so "it" in the
+    last question means the paper the client was shown. Only the last question may use the LLM.
     """
-    from rag.chat import rule_condense
+    from rag.chat import Turn, rule_plan
 
     turns = [m for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise BadQuestion("The last message must come from the user: it is the question to answer.")
     question = turns[-1].text()
-    history: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = []
     pending: str | None = None
     for m in turns[:-1]:
         if m.role == "user":
             if pending:
-                history.append((rule_condense(pending, history), ""))
+                pairs.append((pending, ""))
             pending = " ".join(m.text().split())
         elif pending:
-            history.append((rule_condense(pending, history), _strip_sources(m.text())))
+            pairs.append((pending, m.text()))
             pending = None
     if pending:
-        history.append((rule_condense(pending, history), ""))
+        pairs.append((pending, ""))
     session = engine.chat(**options)
-    session.history = history[-session.max_turns:]
+    history: list[Turn] = []
+    for asked, reply in pairs[-session.max_turns:]:
+        asked = engine.clean_question(asked)
+        plan = rule_plan(engine, asked, history)
+        history.append(Turn(question=asked, standalone=plan.standalone, answer=_strip_sources(reply),
+                            cited=_cited_titles(reply), frame=plan.frame, kind=plan.kind))
+    session.turns = history
     return session, question
 
 
@@ -459,7 +477,7 @@ def create_app(engine: Engine, warm: bool = True) -> FastAPI:
             return ChatCompletion(id=cid, created=created, model=model,
                                   choices=[Choice(message=AssistantMessage(content=answer.render()))],
                                   citations=[c.title for c in answer.citations], refused=answer.refused,
-                                  notice=answer.notice)
+                                  notice=answer.notice, standalone_question=answer.standalone_question)
         return StreamingResponse(_sse(engine, first, stream, cid, created, model), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -530,7 +548,8 @@ def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], ci
         if tail:
             yield _chunk(cid, created, model, {"content": tail})
         extra = {"citations": [c.title for c in answer.citations], "refused": answer.refused,
-                 "notice": redact(answer.notice, _secrets(engine))}
+                 "notice": redact(answer.notice, _secrets(engine)),
+                 "standalone_question": answer.standalone_question}
     yield _chunk(cid, created, model, {}, "stop", **extra)
     yield "data: [DONE]\n\n"
 

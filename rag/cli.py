@@ -197,6 +197,8 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
                     typer.echo(item, nl=False)
             typer.echo()
             if answer:
+                if answer.standalone_question and answer.standalone_question != answer.question:
+                    typer.secho(f"(searched for: {answer.standalone_question})", dim=True)
                 _print_answer(answer, False)
         except RagError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED)
@@ -205,19 +207,32 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
 @app.command("eval")
 @friendly
 def eval_cmd(
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL questions (see eval/datasets/README.md).")],
+    dataset: Annotated[Path | None, typer.Option("--dataset", help="JSONL questions (see eval/datasets/README.md).")] = None,
+    dialogues: Annotated[Path | None, typer.Option("--dialogues", help="JSONL multi-turn dialogues instead.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Dialogues: train | test (default both, test first).")] = None,
+    through_api: Annotated[bool, typer.Option("--api", help="Dialogues: through /v1/chat/completions.")] = False,
     llm: LLMOpt = None,
     k: Annotated[int, typer.Option("--k")] = 5,
-    out: Annotated[Path, typer.Option("--out")] = Path("out/eval"),
+    out: Annotated[Path | None, typer.Option("--out")] = None,
     limit: Annotated[int | None, typer.Option("--limit")] = None,
     compare: Annotated[list[str] | None, typer.Option("--compare", help="e.g. retriever=bm25,llm=extractive")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Evaluate retrieval, citations and refusals on a question set; writes metrics, results, report."""
+    """Evaluate retrieval, citations and refusals on a question set, or follow-ups on dialogues."""
+    if dialogues is not None:
+        from rag.evaluation.dialogues import main as dialogue_main
+
+        if split not in (None, "train", "test"):
+            _fail(f"--split must be train or test, not {split!r}")
+        dialogue_main(_engine(), dialogues, split=split, llm=llm, k=k, through_api=through_api,
+                      out=out or Path("out/eval-dialogues"), as_json=as_json)
+        return
+    if dataset is None:
+        _fail("give --dataset FILE (questions) or --dialogues FILE (conversations)")
     from rag.evaluation.run import main as eval_main
 
-    eval_main(_engine(), dataset=dataset, llm=llm, k=k, out=out, limit=limit, compare=compare or [],
-              as_json=as_json)
+    eval_main(_engine(), dataset=dataset, llm=llm, k=k, out=out or Path("out/eval"), limit=limit,
+              compare=compare or [], as_json=as_json)
 
 
 @app.command()
