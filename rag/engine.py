@@ -180,7 +180,7 @@ class Engine:
                 answer.mode = mode
                 yield answer.text
         elif mode == "extractive":
-            yield from self._extractive(answer, evidence)
+            yield from self._extractive(answer, evidence, self._lead(focus or query, hits, evidence, numbers))
         else:
             from rag.answer.generate import generate
 
@@ -205,6 +205,17 @@ class Engine:
                 scored = [s for s in scored if s.source in numbers]
         return [s for s in scored if not repeats(s.sentence, list(avoid))]
 
+    def _lead(self, ask: str, hits: list[Hit], evidence: list[extractive.Scored], numbers: list[int]) -> str:
+        """For a follow-up about a paper whose abstract never mentions what is asked, the sentence that
+        says so (the closest evidence follows it); "" otherwise."""
+        if not numbers or not evidence:
+            return ""
+        from rag.chat import not_mentioned_lead, unmentioned
+
+        paper = hits[numbers[0] - 1]
+        thing = unmentioned(self, ask, paper, max(s.cos for s in evidence))
+        return not_mentioned_lead(paper.title, thing) if thing else ""
+
     def _not_stated(self, answer: Answer, focus: str, number: int) -> Iterator[str]:
         """A follow-up about a paper whose abstract does not answer it: say so, citing that paper."""
         from rag.chat import not_stated
@@ -214,10 +225,12 @@ class Engine:
         answer.model = answer.model or "extractive"
         yield answer.text
 
-    def _extractive(self, answer: Answer, scored: list) -> Iterator[str]:
-        """Fill ``answer`` with the extractive composition; yields the text once."""
+    def _extractive(self, answer: Answer, scored: list, lead: str = "") -> Iterator[str]:
+        """Fill ``answer`` with the extractive composition (after ``lead``); yields the text once."""
         picked = extractive.compose_for(answer.standalone_question or answer.question, answer.sources, scored)
-        mapped = map_citations(extractive.render(picked), answer.sources)
+        if lead:
+            picked = picked[:1]
+        mapped = map_citations(lead + extractive.render(picked), answer.sources)
         answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
         answer.model = answer.model or "extractive"
         yield answer.text
