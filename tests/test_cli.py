@@ -72,3 +72,13 @@ def test_chat_answers_and_quits(cli_env):
     result = runner.invoke(app, ["chat"], input="What is Tower+?\nwhich languages does it cover?\n/quit\n")
     assert result.exit_code == 0, result.output
     assert result.output.count("Tower+: Bridging Generality") >= 2
+
+
+def test_chat_follow_ups_show_the_search_and_never_repeat(cli_env):
+    result = runner.invoke(app, ["chat"], input="What is TorchTitan?\nWhat does it report?\nand which dataset?\n/quit\n")
+    assert result.exit_code == 0, result.output
+    assert "(searched for: What does TorchTitan report?" in result.output
+    assert "(searched for: and which dataset in TorchTitan?" in result.output
+    answers = [line.split("bot> ", 1)[1] for line in result.output.splitlines() if "bot> " in line]
+    assert len(answers) == 3 and len(set(answers)) == 3, answers
+    assert answers[2].startswith("The TorchTitan abstract does not mention a dataset.")
