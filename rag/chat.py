@@ -376,7 +376,12 @@ def asked_thing(ask: str) -> str:
     return match.group(1).lower()
 
 
+_MASS = frozenset({"hardware", "software", "data", "compute", "information", "evidence", "training", "code"})
+
+
 def _with_article(thing: str) -> str:
+    if thing.split()[-1] in _MASS:
+        return thing
     return f"{'an' if thing[0] in 'aeiou' else 'a'} {thing}"
 
 
@@ -400,6 +405,11 @@ def unmentioned(engine, ask: str, hit: Hit, best_cos: float) -> str:
 def not_mentioned_lead(title: str, thing: str) -> str:
     """The opening of an answer whose paper does not mention what is asked; the closest sentence follows."""
     return f"{_subject(title)} does not mention {_with_article(thing)}. The closest it comes: "
+
+
+def not_answered_lead(title: str) -> str:
+    """The opening of an answer whose paper's abstract does not answer the question as asked."""
+    return f"{_subject(title)} does not state this directly. The closest it comes: "
 
 
 def not_stated(title: str, ask: str, number: int) -> str:

@@ -170,17 +170,20 @@ class Engine:
         scored = self.score_sentences(query, hits)
         evidence = self._evidence(focus, query, hits, scored, about, avoid)
         numbers = [i for i, h in enumerate(hits, start=1) if h.title in about]
+        refuse = self.gate.decide(query, hits, scored).refuse
         if numbers and not evidence:
             yield from self._not_stated(answer, focus or query, numbers[0])
-        elif self.gate.decide(query, hits, scored).refuse or not evidence:
-            if numbers:
-                yield from self._not_stated(answer, focus or query, numbers[0])
-            else:
-                answer.text, answer.refused = REFUSAL, True
-                answer.mode = mode
-                yield answer.text
+        elif numbers and (refuse or mode == "extractive"):
+            # A follow-up about the paper just cited: whether the corpus holds an answer is settled;
+            # the question is what that abstract says. Quote its closest sentence, saying first when
+            # the asked-for thing is not in it (or the gate found the abstract does not answer).
+            yield from self._extractive(answer, evidence, self._lead(focus or query, hits, evidence, numbers, refuse))
+        elif refuse or not evidence:
+            answer.text, answer.refused = REFUSAL, True
+            answer.mode = mode
+            yield answer.text
         elif mode == "extractive":
-            yield from self._extractive(answer, evidence, self._lead(focus or query, hits, evidence, numbers))
+            yield from self._extractive(answer, evidence)
         else:
             from rag.answer.generate import generate
 
@@ -205,16 +208,17 @@ class Engine:
                 scored = [s for s in scored if s.source in numbers]
         return [s for s in scored if not repeats(s.sentence, list(avoid))]
 
-    def _lead(self, ask: str, hits: list[Hit], evidence: list[extractive.Scored], numbers: list[int]) -> str:
-        """For a follow-up about a paper whose abstract never mentions what is asked, the sentence that
-        says so (the closest evidence follows it); "" otherwise."""
-        if not numbers or not evidence:
-            return ""
-        from rag.chat import not_mentioned_lead, unmentioned
+    def _lead(self, ask: str, hits: list[Hit], evidence: list[extractive.Scored], numbers: list[int],
+              refused: bool = False) -> str:
+        """For a follow-up about a paper whose abstract does not mention what is asked (or, ``refused``,
+        does not answer it), the sentence that says so, which the closest evidence follows; else ""."""
+        from rag.chat import not_answered_lead, not_mentioned_lead, unmentioned
 
         paper = hits[numbers[0] - 1]
         thing = unmentioned(self, ask, paper, max(s.cos for s in evidence))
-        return not_mentioned_lead(paper.title, thing) if thing else ""
+        if thing:
+            return not_mentioned_lead(paper.title, thing)
+        return not_answered_lead(paper.title) if refused else ""
 
     def _not_stated(self, answer: Answer, focus: str, number: int) -> Iterator[str]:
         """A follow-up about a paper whose abstract does not answer it: say so, citing that paper."""
