@@ -59,6 +59,7 @@ def test_llm_rewrite_is_accepted_only_when_it_is_a_question_that_keeps_the_subje
 SWEDISH = "SweCTRL-Mini: a data-transparent Transformer-based large language model for controllable text generation in Swedish"
 NEPALI = "Domain-adaptative Continual Learning for Low-resource Tasks: Evaluation on Nepali"
 ARCTIC = "Arctic-SnowCoder: Demystifying High-Quality Data in Code Pretraining"
+SAFETY = "Safety Pretraining: Toward the Next Generation of Safe AI"
 TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
 
 
@@ -108,14 +109,15 @@ def sentences_of(text: str) -> set[str]:
 
 def test_pronoun_follow_up_searches_for_the_cited_paper_and_answers_the_new_ask(engine):
     session = engine.chat()
-    first = session.ask("How many tokens was Arctic-SnowCoder pretrained on in total?")
-    assert [c.title for c in first.citations] == [ARCTIC]
-    follow = session.ask("According to the authors, what's the key to high-quality data?")
+    first = session.ask("In the Safety Pretraining paper, how many labeled examples were used to train the "
+                        "safety classifier?")
+    assert [c.title for c in first.citations] == [SAFETY]
+    follow = session.ask("how far do their models cut attack success rates?")
     assert session.turns[-1].kind == "anaphor"
-    assert ARCTIC in follow.standalone_question, "the pronoun resolves to the cited paper's title"
-    assert "How many tokens" not in follow.standalone_question, "not the previous question's words"
-    assert [c.title for c in follow.citations] == [ARCTIC]
-    assert "distribution of downstream applications" in follow.text, "the sentence holding the new ask"
+    assert SAFETY in follow.standalone_question, "the pronoun resolves to the cited paper's title"
+    assert "labeled examples" not in follow.standalone_question, "not the previous question's words"
+    assert [c.title for c in follow.citations] == [SAFETY]
+    assert "8.4%" in follow.text, "the sentence holding the new ask"
     assert not sentences_of(follow.text) & sentences_of(first.text)
 
 
@@ -132,8 +134,10 @@ def test_ellipsis_keeps_the_frame_with_the_new_slot_and_leaves_out_the_previous_
 
 def test_self_contained_question_drops_the_history(engine):
     session = engine.chat()
-    session.ask("With wav2vec 2.0 pretraining plus pseudo-labeling and only 10 minutes of labels, what WER do they get?")
-    switch = "Which paper shows that keeping English in the data mix matters when adapting an LLM to a new language?"
+    session.ask("Is there a paper that follows ALBERT from random initialization through pretraining to see how its "
+                "knowledge develops over time?")
+    switch = ("Which paper shows that removing phrase pairs that follow similar templates in the same context window "
+              "hurts in-context learning?")
     answer = session.ask(switch)
     assert session.turns[-1].kind == "switch"
     assert answer.standalone_question == switch, "'that' is a relative pronoun here, not an anaphor"
