@@ -328,8 +328,7 @@ def retrieves_as_well(engine, rewritten: str, plan: Plan) -> bool:
     paper other than the excluded one must cover the rule's question at least as well as the rule's best.
     """
     k = 3 + len(plan.exclude)
-    mine = [h for h in engine.search(with_title(rewritten, plan.about) if plan.about else rewritten, k=k)
-            if h.title not in plan.exclude]
+    mine = [h for h in engine.search(rewritten, k=k) if h.title not in plan.exclude]  # alone: no title appended
     if plan.kind == "anaphor":
         return any(h.title in plan.about for h in mine[:3])
     rule = [h for h in engine.search(plan.standalone, k=k) if h.title not in plan.exclude]
