@@ -293,16 +293,6 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
     return Plan(with_title(focus, [about.title]), "anaphor", focus=focus, ask=question, about=[about.title])
 
 
-def rule_condense(question: str, history: list[tuple[str, str]]) -> str:
-    """Back-compatible text-only rule (no index): the previous standalone question plus the follow-up.
-
-    Used only where no engine is at hand; sessions use :func:`rule_plan`.
-    """
-    if not history or not (has_anaphor(question) or len(question.split()) <= 4):
-        return question
-    return f"{history[-1][0]} {question}"
-
-
 def condense(engine, question: str, turns: list[Turn], mode: str) -> Plan:
     """The plan for ``question``: the rule's, or the LLM's rewrite when it retrieves at least as well."""
     plan = rule_plan(engine, question, turns)
