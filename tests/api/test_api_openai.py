@@ -130,3 +130,15 @@ def test_follow_up_refers_to_the_paper_the_client_was_shown(sdk):
     assert arctic in reply.model_extra["standalone_question"]
     assert reply.model_extra["citations"] == [arctic]
     assert "tokens" in reply.choices[0].message.content.split("Sources:")[0]
+
+
+def test_streamed_follow_up_ends_with_the_standalone_question(sdk):
+    titan = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+    stream = sdk.chat.completions.create(model="paperchat", stream=True, messages=[
+        {"role": "user", "content": "What is TorchTitan?"},
+        {"role": "assistant", "content": "A training system. [1]\n\nSources:\n[1] " + titan},
+        {"role": "user", "content": "What does it report?"},
+    ])
+    last = list(stream)[-1]
+    assert last.model_extra["standalone_question"].startswith("What does TorchTitan report?")
+    assert last.model_extra["citations"] == [titan]
