@@ -29,6 +29,7 @@ import base64
 import hmac
 import json
 import logging
+import re
 import socket
 import sys
 import threading
@@ -228,6 +229,7 @@ class AskResponse(BaseModel):
     model: str
     notice: str
     timings_ms: dict[str, float]
+    standalone_question: str = ""
 
 
 class IngestResponse(BaseModel):
@@ -283,6 +285,8 @@ class ChatCompletion(BaseModel):
     citations: list[str] = Field(description="Titles of the cited papers, in the order of their [n] markers.")
     refused: bool = False
     notice: str = ""
+    standalone_question: str = Field("", description="What was searched for: the question made standalone "
+                                                       "from the conversation (paperchat extension).")
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -319,14 +323,22 @@ def _strip_sources(text: str) -> str:
     return text.split("\n\nSources:\n", 1)[0].strip()
 
 
+def _cited_titles(text: str) -> list[str]:
+    """The titles listed in the Sources block we appended to an earlier answer ("[1] Title" lines)."""
+    block = text.split("\n\nSources:\n", 1)
+    if len(block) < 2:
+        return []
+    return [m.group(1).strip() for m in re.finditer(r"^\s*\[\d+\]\s*(.+)$", block[1], re.M)]
+
+
 def session_from_messages(engine: Engine, messages: list[ChatMessage], **options) -> tuple[ChatSession, str]:
     """A fresh chat session holding the earlier turns of ``messages``, and the question to answer.
 
-    Earlier user turns are condensed with the deterministic rule (as an extractive session would have
-    done) so follow-ups several turns deep still carry their subject; only the last question may use
-    the LLM to condense.
+    Each earlier turn is condensed with the deterministic rule (as an extractive session would have
+    done), and the papers an earlier answer cited are read back from its Sources block, so "it" in the
+    last question means the paper the client was shown. Only the last question may use the LLM.
     """
-    from rag.chat import rule_condense
+    from rag.chat import Turn, rule_plan
     from rag.engine import fit_query
 
     turns = [m for m in messages if m.role in ("user", "assistant")]
@@ -338,19 +350,27 @@ def session_from_messages(engine: Engine, messages: list[ChatMessage], **options
     # wasted work (quadratic in a 10,000-message conversation) and count against the length limit.
     earlier = turns[:-1][-2 * session.max_turns:]
     limit = engine.settings.max_question_chars
-    history: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = []
     pending: str | None = None
     for m in earlier:
         if m.role == "user":
             if pending:
-                history.append((fit_query(rule_condense(pending, history), limit), ""))
+                pairs.append((pending, ""))
             pending = _valid_text(" ".join(m.text().split()))
         elif pending:
-            history.append((fit_query(rule_condense(pending, history), limit), _valid_text(_strip_sources(m.text()))))
+            pairs.append((pending, _valid_text(m.text())))
             pending = None
     if pending:
-        history.append((fit_query(rule_condense(pending, history), limit), ""))
-    session.history = history[-session.max_turns:]
+        pairs.append((pending, ""))
+    history: list[Turn] = []
+    for asked, reply in pairs[-session.max_turns:]:
+        if not asked.strip():
+            continue
+        asked = engine.clean_question(fit_query(asked, limit))
+        plan = rule_plan(engine, asked, history)
+        history.append(Turn(question=asked, standalone=fit_query(plan.standalone, limit), answer=_strip_sources(reply),
+                            cited=_cited_titles(reply), frame=plan.frame, kind=plan.kind))
+    session.turns = history
     return session, question
 
 
@@ -535,7 +555,7 @@ def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request
             return ChatCompletion(id=cid, created=created, model=model,
                                   choices=[Choice(message=AssistantMessage(content=answer.render()))],
                                   citations=[c.title for c in answer.citations], refused=answer.refused,
-                                  notice=redact(answer.notice, engine))
+                                  notice=redact(answer.notice, engine), standalone_question=answer.standalone_question)
         return ClosingStreamingResponse(_sse(engine, first, stream, cid, created, model), media_type="text/event-stream",
                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -730,7 +750,8 @@ def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], ci
         if tail:
             yield _chunk(cid, created, model, {"content": tail})
         extra = {"citations": [c.title for c in answer.citations], "refused": answer.refused,
-                 "notice": redact(answer.notice, engine)}
+                 "notice": redact(answer.notice, engine),
+                 "standalone_question": answer.standalone_question}
     yield _chunk(cid, created, model, {}, "stop", **extra)
     yield "data: [DONE]\n\n"
 

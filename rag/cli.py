@@ -243,6 +243,8 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
                     typer.echo(item, nl=False)
             typer.echo()
             if answer:
+                if answer.standalone_question and answer.standalone_question != answer.question:
+                    typer.secho(f"(searched for: {answer.standalone_question})", dim=True)
                 _print_answer(answer, False)
         except RagError as exc:
             from rag.security import one_line
@@ -253,21 +255,34 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
 @app.command("eval")
 @friendly
 def eval_cmd(
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL questions (see eval/datasets/README.md).")],
+    dataset: Annotated[Path | None, typer.Option("--dataset", help="JSONL questions (see eval/datasets/README.md).")] = None,
+    dialogues: Annotated[Path | None, typer.Option("--dialogues", help="JSONL multi-turn dialogues instead.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="train | test: that part of the frozen split "
+                                                           "(rag/evaluation/split.py). Questions: default all; "
+                                                           "dialogues: default both, test first.")] = None,
+    through_api: Annotated[bool, typer.Option("--api", help="Dialogues: through /v1/chat/completions.")] = False,
     llm: LLMOpt = None,
     k: Annotated[int, typer.Option("--k")] = 5,
-    out: Annotated[Path, typer.Option("--out")] = Path("out/eval"),
+    out: Annotated[Path | None, typer.Option("--out")] = None,
     limit: Annotated[int | None, typer.Option("--limit")] = None,
     compare: Annotated[list[str] | None, typer.Option("--compare", help="e.g. retriever=bm25,llm=extractive")] = None,
-    split: Annotated[str | None, typer.Option("--split", help="train | test: that part of the frozen split "
-                                                           "(rag/evaluation/split.py); default all.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Evaluate retrieval, citations and refusals on a question set; writes metrics, results, report."""
+    """Evaluate retrieval, citations and refusals on a question set, or follow-ups on dialogues."""
+    if split not in (None, "train", "test"):
+        _fail(f"--split must be train or test, not {split!r}")
+    if dialogues is not None:
+        from rag.evaluation.dialogues import main as dialogue_main
+
+        dialogue_main(_engine(), dialogues, split=split, llm=llm, k=k, through_api=through_api,
+                      out=out or Path("out/eval-dialogues"), as_json=as_json)
+        return
+    if dataset is None:
+        _fail("give --dataset FILE (questions) or --dialogues FILE (conversations)")
     from rag.evaluation.run import main as eval_main
 
-    eval_main(_engine(), dataset=dataset, llm=llm, k=k, out=out, limit=limit, compare=compare or [],
-              as_json=as_json, split=split)
+    eval_main(_engine(), dataset=dataset, llm=llm, k=k, out=out or Path("out/eval"), limit=limit,
+              compare=compare or [], as_json=as_json, split=split)
 
 
 @app.command()

@@ -108,6 +108,7 @@ class Answer:
             "model": self.model,
             "notice": self.notice,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "standalone_question": self.standalone_question or self.question,
         }
 
     def render(self) -> str:

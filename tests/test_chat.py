@@ -52,3 +52,120 @@ def test_llm_rewrite_is_accepted_only_when_it_is_a_question_that_keeps_the_subje
     assert clean("Tower+ covers many languages [1].", FOLLOW_UP, history) == "", "an answer is not a rewrite"
     assert clean("Which languages does it cover?", FOLLOW_UP, history) == "", "lost the subject"
     assert clean(TOWER_Q, FOLLOW_UP, history) == "", "repeating the previous question drops the follow-up"
+
+
+# --- condensation by kind (rag.chat) -----------------------------------------------------------------
+
+SWEDISH = "SweCTRL-Mini: a data-transparent Transformer-based large language model for controllable text generation in Swedish"
+NEPALI = "Domain-adaptative Continual Learning for Low-resource Tasks: Evaluation on Nepali"
+ARCTIC = "Arctic-SnowCoder: Demystifying High-Quality Data in Code Pretraining"
+SAFETY = "Safety Pretraining: Toward the Next Generation of Safe AI"
+TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+
+
+def test_pronouns_are_anaphors_but_relative_pronouns_are_not():
+    from rag.chat import has_anaphor, seeks_paper
+
+    for follow_up in ("what hardware was it trained on?", "which models did their 67B version beat?",
+                      "how much did it cost to pretrain that model?", "According to the authors, what is the key?"):
+        assert has_anaphor(follow_up), follow_up
+    for question in ("Which paper shows that averaging the weights of fine-tuned models beats the best one?",
+                     "papers which pretrain on patents"):
+        assert not has_anaphor(question), question
+    assert seeks_paper("Which one uses correlation dimension to analyze LLM text, and what can it detect?")
+    assert seeks_paper("Is there also a study on whether it's better to add reasoning data during pretraining?")
+    assert not seeks_paper("what hardware was it trained on?")
+
+
+def test_ellipsis_slot_is_the_new_slot_and_a_new_ask_is_no_ellipsis():
+    from rag.chat import Turn, ellipsis_slot
+
+    seeking = Turn("Which paper presents a language model for Swedish?")
+    assert ellipsis_slot("And for Nepali?", seeking) == "for Nepali"
+    assert ellipsis_slot("What about galaxies?", seeking) == "galaxies"
+    assert ellipsis_slot("same for legal text?", seeking) == "legal text"
+    assert ellipsis_slot("And with ranking consistency instead?", seeking) == "with ranking consistency"
+    assert ellipsis_slot("food image segmentation?", seeking) == "food image segmentation"
+    assert ellipsis_slot("and which dataset?", seeking) is None, "a new question about the same paper"
+    about_a_paper = Turn("What is TorchTitan?")
+    assert ellipsis_slot("grokking in LLM pretraining?", about_a_paper) is None
+
+
+def test_anaphor_is_replaced_by_the_papers_name():
+    from rag.chat import not_stated, resolve_anaphor
+
+    mediswift = "MediSwift: Efficient Sparse Pre-trained Biomedical Language Models"
+    assert resolve_anaphor("what hardware was it trained on?", mediswift) == "what hardware was MediSwift trained on?"
+    assert resolve_anaphor("what did the authors find?", mediswift) == "what did the MediSwift authors find?"
+    assert resolve_anaphor("and which dataset?", TORCHTITAN) == "and which dataset in TorchTitan?"
+    assert not_stated(TORCHTITAN, "and which dataset?", 1) == "The TorchTitan abstract does not mention a dataset [1]."
+
+
+def sentences_of(text: str) -> set[str]:
+    from rag.evaluation.dialogues import _sentences
+
+    return set(_sentences(text))
+
+
+def test_pronoun_follow_up_searches_for_the_cited_paper_and_answers_the_new_ask(engine):
+    session = engine.chat()
+    first = session.ask("In the Safety Pretraining paper, how many labeled examples were used to train the "
+                        "safety classifier?")
+    assert [c.title for c in first.citations] == [SAFETY]
+    follow = session.ask("how far do their models cut attack success rates?")
+    assert session.turns[-1].kind == "anaphor"
+    assert SAFETY in follow.standalone_question, "the pronoun resolves to the cited paper's title"
+    assert "labeled examples" not in follow.standalone_question, "not the previous question's words"
+    assert [c.title for c in follow.citations] == [SAFETY]
+    assert "8.4%" in follow.text, "the sentence holding the new ask"
+    assert not sentences_of(follow.text) & sentences_of(first.text)
+
+
+def test_ellipsis_keeps_the_frame_with_the_new_slot_and_leaves_out_the_previous_paper(engine):
+    session = engine.chat()
+    first = session.ask("Which paper presents a language model for Swedish?")
+    assert SWEDISH in [c.title for c in first.citations]
+    follow = session.ask("And for Nepali?")
+    assert session.turns[-1].kind == "ellipsis"
+    assert "Nepali" in follow.standalone_question and "language model" in follow.standalone_question
+    assert SWEDISH not in [h.title for h in follow.sources]
+    assert NEPALI in [c.title for c in follow.citations]
+
+
+def test_self_contained_question_drops_the_history(engine):
+    session = engine.chat()
+    session.ask("Is there a paper that follows ALBERT from random initialization through pretraining to see how its "
+                "knowledge develops over time?")
+    switch = ("Which paper shows that removing phrase pairs that follow similar templates in the same context window "
+              "hurts in-context learning?")
+    answer = session.ask(switch)
+    assert session.turns[-1].kind == "switch"
+    assert answer.standalone_question == switch, "'that' is a relative pronoun here, not an anaphor"
+
+
+def test_three_turns_about_one_paper_never_repeat_an_answer(engine):
+    session = engine.chat()
+    answers = [session.ask(q) for q in ("What is TorchTitan?", "What does it report?", "and which dataset?")]
+    for answer in answers:
+        assert [c.title for c in answer.citations] == [TORCHTITAN], answer.text
+    quoted = [sentences_of(a.text) for a in answers]
+    assert not quoted[0] & quoted[1] and not quoted[1] & quoted[2] and not quoted[0] & quoted[2]
+    assert answers[2].text.startswith("The TorchTitan abstract does not mention a dataset.")
+    assert answers[2].standalone_question.startswith("and which dataset in TorchTitan?")
+
+
+def test_llm_rewrite_is_used_only_when_it_retrieves_as_well_as_the_rule(engine, monkeypatch):
+    import rag.llm.condense as llm_condense
+    from rag.chat import Turn, condense
+
+    turns = [Turn("How many tokens was Arctic-SnowCoder pretrained on in total?", answer="…",
+                  cited=[ARCTIC])]
+    follow_up = "According to the authors, what's the key to high-quality data?"
+    good = "What do the Arctic-SnowCoder authors say is the key to high-quality code data?"
+    monkeypatch.setattr(llm_condense, "llm_condense", lambda *a: good)
+    plan = condense(engine, follow_up, turns, "openai")
+    assert plan.focus == good and plan.about == [ARCTIC]
+    wrong = "Which paper studies how to translate Swedish novels?"  # loses the paper: retrieves worse
+    monkeypatch.setattr(llm_condense, "llm_condense", lambda *a: wrong)
+    plan = condense(engine, follow_up, turns, "openai")
+    assert plan.focus != wrong and ARCTIC in plan.standalone, "falls back to the rule"

@@ -82,3 +82,30 @@ def test_other_embedder_and_bad_ingest_engine_are_one_line(cli_env, monkeypatch)
     assert len(mixed.output.strip().splitlines()) == 1
     bogus = run("ingest", "--engine", "spark")
     assert bogus.exit_code == 1 and "unknown ingest engine 'spark'" in bogus.output and "Traceback" not in bogus.output
+
+
+def test_chat_follow_ups_show_the_search_and_never_repeat(cli_env):
+    result = runner.invoke(app, ["chat"], input="What is TorchTitan?\nWhat does it report?\nand which dataset?\n/quit\n")
+    assert result.exit_code == 0, result.output
+    assert "(searched for: What does TorchTitan report?" in result.output
+    assert "(searched for: and which dataset in TorchTitan?" in result.output
+    answers = [line.split("bot> ", 1)[1] for line in result.output.splitlines() if "bot> " in line]
+    assert len(answers) == 3 and len(set(answers)) == 3, answers
+    assert answers[2].startswith("The TorchTitan abstract does not mention a dataset.")
+
+
+def test_eval_dialogues_reports_follow_up_accuracy_per_kind(cli_env, tmp_path):
+    swedish = ("SweCTRL-Mini: a data-transparent Transformer-based large language model for controllable text "
+               "generation in Swedish")
+    nepali = "Domain-adaptative Continual Learning for Low-resource Tasks: Evaluation on Nepali"
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"id": "de-016", "kind": "ellipsis", "turns": [
+        {"question": "Which paper presents a language model for Swedish?", "expected_titles": [swedish]},
+        {"question": "and for Nepali?", "expected_titles": [nepali]}]}) + "\n")
+    result = run("eval", "--dialogues", str(path), "--split", "train", "--out", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    train = report["splits"]["train"]
+    assert train["kinds"]["ellipsis"]["turn2"] == {"n": 1, "correct": 1, "accuracy": 1.0}
+    assert train["repeated"] == 0 and (tmp_path / "out" / "results.jsonl").is_file()
+    assert run("eval", "--dialogues", str(path), "--split", "dev").exit_code == 1

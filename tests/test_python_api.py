@@ -115,7 +115,7 @@ def test_ask_returns_a_plain_answer_dataclass(engine):
     data = answer.to_dict()
     assert data["citations"][0]["title"] in {h.title for h in answer.sources}
     assert set(data) == {"question", "answer", "citations", "sources", "refused", "mode", "model", "notice",
-                         "timings_ms"}
+                         "timings_ms", "standalone_question"}
 
 
 def test_stream_text_equals_the_final_answer(engine):

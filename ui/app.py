@@ -100,6 +100,7 @@ footer { display: none !important; }
 #pc-question textarea { font-size: 15px; border: 1px solid var(--border-color-primary); border-radius: 10px;
   padding: 10px 12px; background: var(--background-fill-primary); }
 #pc-mode label { flex: 1 1 100%; }
+#pc-chat .pc-searched { display: block; font-size: 12px; color: var(--body-text-color-subdued); }
 """
 
 THEME = gr.themes.Soft(

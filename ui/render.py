@@ -137,6 +137,9 @@ def answer_markdown(answer: Answer) -> str:
     if answer.notice:
         parts.append(f"> **Note:** {md_text(redact(answer.notice))}")
     parts.append(md_text(answer.text))
+    searched = searched_for(answer)
+    if searched:
+        parts.append(f'<span class="pc-searched">searched for: {html.escape(searched)}</span>')
     if answer.citations:
         lines = [f"[{c.number}] *{md_escape(c.title)}*" for c in sorted(answer.citations, key=lambda c: c.number)]
         parts.append("**Sources**\n" + "\n".join(lines))
@@ -146,6 +149,12 @@ def answer_markdown(answer: Answer) -> str:
         footer += f" · {answer.timings_ms['total'] / 1000:.1f} s"
     parts.append(f"<sub>{html.escape(footer)}</sub>")
     return "\n\n".join(parts)
+
+
+def searched_for(answer: Answer) -> str:
+    """The standalone question a follow-up was searched as, when it differs from what the user typed."""
+    standalone = " ".join((answer.standalone_question or "").split())
+    return standalone if standalone and standalone.casefold() != " ".join(answer.question.split()).casefold() else ""
 
 
 def error_markdown(message: str) -> str:

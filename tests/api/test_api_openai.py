@@ -98,3 +98,47 @@ def test_wrong_token_is_rejected_by_the_sdk(token_client):
     locked = openai.OpenAI(base_url="http://testserver/v1", api_key="wrong", http_client=token_client, max_retries=0)
     with pytest.raises(openai.AuthenticationError, match="bearer token"):
         locked.models.list()
+
+
+def test_multi_turn_conversation_follows_the_cited_paper_and_never_repeats(sdk):
+    """Three turns as an OpenAI client sends them (the whole conversation every time)."""
+    titan = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+    messages: list[dict] = []
+    replies = []
+    for question in ("What is TorchTitan?", "What does it report?", "and which dataset?"):
+        messages.append({"role": "user", "content": question})
+        reply = sdk.chat.completions.create(model="paperchat", messages=messages)
+        content = reply.choices[0].message.content
+        messages.append({"role": "assistant", "content": content})
+        replies.append((content.split("\n\nSources:\n")[0], reply.model_extra))
+    assert [extra["citations"] for _, extra in replies] == [[titan]] * 3
+    assert replies[0][1]["standalone_question"] == "What is TorchTitan?"
+    assert replies[1][1]["standalone_question"].startswith("What does TorchTitan report?")
+    texts = [text for text, _ in replies]
+    assert len(set(texts)) == 3 and not any(texts[1].split(" [1]")[0] in t for t in (texts[0], texts[2]))
+    assert texts[2].startswith("The TorchTitan abstract does not mention a dataset.")
+
+
+def test_follow_up_refers_to_the_paper_the_client_was_shown(sdk):
+    """'it' means the paper in the earlier reply's Sources block, not the earlier question's topic."""
+    arctic = "Arctic-SnowCoder: Demystifying High-Quality Data in Code Pretraining"
+    reply = sdk.chat.completions.create(model="paperchat", messages=[
+        {"role": "user", "content": "Which paper studies high-quality data for code pretraining?"},
+        {"role": "assistant", "content": "It studies code data. [1]\n\nSources:\n[1] " + arctic},
+        {"role": "user", "content": "How many tokens was it pretrained on in total?"},
+    ])
+    assert arctic in reply.model_extra["standalone_question"]
+    assert reply.model_extra["citations"] == [arctic]
+    assert "tokens" in reply.choices[0].message.content.split("Sources:")[0]
+
+
+def test_streamed_follow_up_ends_with_the_standalone_question(sdk):
+    titan = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+    stream = sdk.chat.completions.create(model="paperchat", stream=True, messages=[
+        {"role": "user", "content": "What is TorchTitan?"},
+        {"role": "assistant", "content": "A training system. [1]\n\nSources:\n[1] " + titan},
+        {"role": "user", "content": "What does it report?"},
+    ])
+    last = list(stream)[-1]
+    assert last.model_extra["standalone_question"].startswith("What does TorchTitan report?")
+    assert last.model_extra["citations"] == [titan]

@@ -37,6 +37,7 @@ def test_ask_returns_the_cli_json_shape(client):
     retrieved = {s["paper_id"] for s in data["sources"]}
     assert all(c["paper_id"] in retrieved for c in data["citations"])
     assert data["mode"] == "extractive" and data["refused"] is False
+    assert data["standalone_question"] == data["question"], "a single question is searched as asked"
 
 
 def test_healthz_reports_index_facts(client):

@@ -228,3 +228,19 @@ def test_login_is_required_when_auth_is_set(engine):
     assert client.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 400
     assert client.post("/login", data={"username": "ann", "password": "s3cret"}).status_code == 200
     assert client.get("/config").status_code == 200
+
+
+@pytest.mark.browser
+def test_follow_ups_show_what_was_searched_for_and_never_repeat(page):
+    titan = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+    first = ask(page, "What is TorchTitan?")
+    assert "searched for:" not in first, "a first question is searched as typed"
+    second = ask(page, "What does it report?")
+    assert "searched for: What does TorchTitan report?" in second
+    assert titan in [c["title"] for c in cards(page) if c["badge"].startswith("cited")]
+    third = ask(page, "and which dataset?")
+    assert "searched for: and which dataset in TorchTitan?" in third
+    assert "The TorchTitan abstract does not mention a dataset." in third
+    quoted = [text.split("searched for:")[0].split("Sources")[0].strip() for text in (first, second, third)]
+    assert len(set(quoted)) == 3, quoted
+    assert not any(q[:80] in other for q in quoted for other in quoted if other is not q)
