@@ -199,8 +199,10 @@ class Engine:
         """
         stats = self.stats()
         if stats["chunks"]:
-            vector = self.embedder.embed_query("health check")
-            if not self.store.query(vector, 1).get("ids", [[]])[0]:
+            # A stored vector, not an embedded question: the check exercises the vector index without
+            # loading the embedding model, so it stays fast on a cold start.
+            vector = self.store.sample_embedding()
+            if vector is None or not self.store.query(vector, 1).get("ids", [[]])[0]:
                 raise IndexUnavailable(f"The vector index at {self.store.location} returned nothing for a test "
                                        "search: repair it with `rag ingest --rebuild`.")
             self.bm25.search("health check paper model", 1, fixes=[])

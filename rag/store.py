@@ -158,6 +158,13 @@ class Store:
                 include=["documents", "metadatas", "distances"],
             )
 
+    def sample_embedding(self) -> list[float] | None:
+        """One stored chunk vector (for health checks that must not load the embedding model)."""
+        with self._guard():
+            got = self.collection.get(limit=1, include=["embeddings"])
+            embeddings = got.get("embeddings")
+            return [float(x) for x in embeddings[0]] if embeddings is not None and len(embeddings) else None
+
     def get_revision(self) -> int:
         with self._guard():
             return int((self.collection.metadata or {}).get("revision", 0))

@@ -134,9 +134,9 @@ def test_fifo_is_refused_at_once_and_does_not_hold_the_ingest_lock(ingest_setup)
         try:
             assert not worker.is_alive(), "ingesting a FIFO hangs the request"
         finally:
-            if worker.is_alive():  # unblock the reader of the old code, so the test process can end
-                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-                os.close(fd)
+            if worker.is_alive():  # unblock a reader stuck on the FIFO, so the test process can end
+                threading.Thread(target=lambda: open(fifo, "wb").close(), daemon=True).start()
+                worker.join(timeout=10)
         assert results[0].status_code == 400 and time.monotonic() - t0 < 5
         assert writer._ingest_lock.acquire(timeout=1), "the ingest lock is free"
         writer._ingest_lock.release()
