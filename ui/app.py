@@ -105,7 +105,7 @@ footer { display: none !important; }
 .pc-cited { background: #e0e7ff; color: #312e81; }
 .pc-uncited { background: #f1f5f9; color: #334155; font-weight: 500; }
 .pc-meta { font-size: 12.5px; color: #334155; margin: 5px 0 0 30px; }
-.pc-file { font-family: var(--font-mono); font-size: 12px; }
+.pc-file { font-size: 12.5px; }
 .pc-bar { height: 3px; border-radius: 2px; background: #e2e8f0; margin: 6px 0 0 30px; overflow: hidden; }
 .pc-bar span { display: block; height: 100%; background: linear-gradient(90deg, #6366f1, #4338ca); }
 .pc-snippet, .pc-abstract { font-size: 13px; line-height: 1.5; margin: 7px 0 0 30px; color: #0f172a; }
@@ -222,8 +222,8 @@ def index_catalog(engine: Engine) -> dict:
 
 
 def year_choices(catalog: dict) -> list[tuple[str, str]]:
-    """"any year" plus the years papers are dated with, newest first, each with its paper count."""
-    return [("any year", ANY_YEAR)] + [(f"{y} ({n} paper{'s' if n != 1 else ''})", y) for y, n in catalog["years"].items()]
+    """"any" plus the years papers are dated with, newest first, each with its paper count."""
+    return [("any", ANY_YEAR)] + [(f"{y} ({n} paper{'s' if n != 1 else ''})", y) for y, n in catalog["years"].items()]
 
 
 def year_info(catalog: dict) -> str:
@@ -294,6 +294,7 @@ def build(engine: Engine) -> gr.Blocks:
     modes = engine.available_modes()
     default_mode = settings.llm if settings.llm in modes else "auto"
     sample = examples(engine) if stats and stats.get("papers") else []
+    file_labels = {s["name"]: s["label"] for s in catalog["sources"]}
 
     def header_for(mode: str) -> str:
         try:
@@ -334,7 +335,7 @@ def build(engine: Engine) -> gr.Blocks:
                     messages[-1] = {"role": "assistant", "content": partial}
                     yield (messages, gr.skip(), "", session, gr.skip(), gr.skip(), gr.skip(), *busy)
             assert answer is not None
-            turn = render.turn_from(answer, describe_filters(filters, catalog))
+            turn = render.turn_from(answer, describe_filters(filters, catalog), file_labels)
             turns = (turns + [turn])[-MAX_TURNS:]
             yield (render.chat_messages(turns), render.sources_panel(turns), "", session, turns,
                    render.live_text(turn), "", *idle(turns))

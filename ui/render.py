@@ -111,7 +111,7 @@ def pretty_date(iso: str) -> str:
 
 # --- turns: one answered question, as kept in the browser (gr.BrowserState) ------------------------------
 
-def turn_from(answer: Answer, filter_note: str = "") -> dict:
+def turn_from(answer: Answer, filter_note: str = "", file_labels: dict[str, str] | None = None) -> dict:
     """The JSON-safe record of one answer that the chat, the cards, exports and feedback are rendered from.
 
     It lives in the browser's storage so history survives a reload; everything in it is re-escaped
@@ -130,7 +130,8 @@ def turn_from(answer: Answer, filter_note: str = "") -> dict:
         "footer": footer(answer),
         "sources": [{"paper_id": h.paper_id, "title": h.title, "url": paper_url(h), "own_url": bool(h.url),
                      "date": h.date, "authors": h.authors, "score": round(h.score, 6), "snippet": h.snippet,
-                     "abstract": h.abstract or h.snippet, "files": list(h.sources), "n": cited.get(h.paper_id)}
+                     "abstract": h.abstract or h.snippet, "n": cited.get(h.paper_id),
+                     "files": [(file_labels or {}).get(name, name) for name in h.sources]}
                     for h in answer.sources],
     }
 
@@ -235,7 +236,7 @@ def _card(turn: int, rank: int, source: dict, terms: list[str], relative: float)
     score = float(source.get("score") or 0)
     meta.append(f'<span class="pc-score" title="fused dense + BM25 rank score">score {score:.4f}</span>')
     if source.get("files"):
-        meta.append(f'<span class="pc-file">{html.escape(", ".join(source["files"]))}</span>')
+        meta.append(f'<span class="pc-file">from {html.escape("; ".join(map(str, source["files"])))}</span>')
     badge = (f'<span class="pc-badge pc-cited">cited [{int(number)}]</span>' if number
              else '<span class="pc-badge pc-uncited">not cited</span>')
     snippet = highlight(excerpt(str(source.get("snippet", "")), terms), terms)

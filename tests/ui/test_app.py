@@ -123,7 +123,7 @@ def test_copy_citation_puts_the_reference_on_the_clipboard(page):
 def test_export_markdown_with_references_and_bibtex_of_cited_papers(page):
     assert page.locator("#pc-export-md").is_disabled(), "nothing to export before the first answer"
     answer = ask(page, TOWER_Q)
-    cited = re.findall(r"^- \[(\d+)\] (.+)$", answer.split("Sources:")[1], re.M)
+    cited = re.findall(r"^\[(\d+)\] (.+)$", answer.split("Sources:")[1], re.M)
     with page.expect_download() as info:
         page.locator("#pc-export-md").click()
     markdown = Path(info.value.path()).read_text(encoding="utf-8")
@@ -206,7 +206,7 @@ def test_filters_offer_readable_files_and_years_from_the_data(page, engine):
     page.locator("#pc-year-from input").click()
     years = [o.strip() for o in page.locator("ul[role='listbox'] li").all_inner_texts()]
     page.keyboard.press("Escape")
-    assert years == ["any year"] + [f"{y} ({n} paper{'s' if n != 1 else ''})" for y, n in catalog["years"].items()]
+    assert years == ["any"] + [f"{y} ({n} paper{'s' if n != 1 else ''})" for y, n in catalog["years"].items()]
     info = page.locator("#pc-year-info").inner_text()
     assert f"{catalog['dated']} of {catalog['papers']} papers are dated" in info
 
@@ -262,11 +262,11 @@ def test_text_contrast_is_at_least_4_5_to_1(page):
     ask(page, TOWER_Q)
     page.locator("#pc-sources .pc-card summary").first.click()
     selectors = [".pc-meta", ".pc-badge", ".pc-sources-head", ".pc-turn-q", ".pc-snippet", ".pc-abstract", ".pc-more summary",
-                 ".pc-copy", ".pc-title a", "button.pc-cite", '[data-testid="block-info"]', "#pc-year-info p",
+                 ".pc-copy", ".pc-title a", "button.pc-cite", ".info-text", '[data-testid="block-info"]', "#pc-year-info p",
                  "#pc-controls label span", "#pc-chat .message-content p", "#pc-send", "#pc-new"]
     measured = page.evaluate(_CONTRAST, selectors)
     found = {sel for sel, _, _ in measured}
-    assert {".pc-meta", ".pc-badge", '[data-testid="block-info"]', "#pc-year-info p", "button.pc-cite"} <= found
+    assert {".pc-meta", ".pc-badge", ".info-text", '[data-testid="block-info"]', "#pc-year-info p", "button.pc-cite"} <= found
     low = [m for m in measured if m[2] < 4.5]
     assert not low, f"contrast below 4.5:1: {low}"
 
