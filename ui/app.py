@@ -77,7 +77,8 @@ footer { display: none !important; }
 #pc-controls-title { font-weight: 600; font-size: 14px; margin: 2px 0 -4px; }
 #pc-sources-panel { min-height: 620px; }
 .pc-sources { display: flex; flex-direction: column; gap: 10px; max-height: 680px; overflow-y: auto; padding-right: 4px; }
-.pc-turn { display: none; flex-direction: column; gap: 10px; }
+.pc-turn { display: none; flex-direction: column; gap: 10px; min-width: 0; }
+.pc-card, .pc-sources-head, .pc-turn-q { min-width: 0; overflow-wrap: anywhere; }
 .pc-turn.pc-current { display: flex; }
 .pc-sources-head { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; flex-wrap: wrap;
   font-size: 13px; color: #334155; padding: 2px 2px 0; }
@@ -140,6 +141,7 @@ THEME = gr.themes.Soft(
       # WCAG AA (4.5:1) for helper text and labels: Soft's defaults (neutral_400/500) measured 2.56:1.
       block_info_text_color="*neutral_600", body_text_color_subdued="*neutral_600",
       block_label_text_color="*neutral_700", button_primary_background_fill="*primary_700",
+      checkbox_label_background_fill_selected="*primary_700",
       button_primary_background_fill_hover="*primary_800", button_primary_text_color="white")
 
 #: Loaded into <head>: the behaviour of citations, cards and the live region (ui/assets/chat.js).

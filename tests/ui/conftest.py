@@ -34,7 +34,7 @@ def ask(page, question: str, press_enter: bool = True) -> str:
         box.press("Enter")
     else:
         page.locator("#pc-send").click()
-    page.wait_for_function(DONE, arg=before + 1)
+    page.wait_for_function(DONE, arg=before + 1, timeout=120_000)  # the first answer warms the models up
     return bot_messages(page)[-1]
 
 
