@@ -83,8 +83,8 @@ footer { display: none !important; }
 .pc-sources-head { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; flex-wrap: wrap;
   font-size: 13px; color: #334155; padding: 2px 2px 0; }
 .pc-sources-head b { font-size: 14px; color: #0f172a; }
-.pc-turn-q { font-size: 12.5px; color: #334155; margin-top: -6px; overflow: hidden; text-overflow: ellipsis;
-  white-space: nowrap; }
+.pc-turn-q { font-size: 12.5px; color: #334155; margin-top: -6px; overflow: hidden; display: -webkit-box;
+  -webkit-line-clamp: 2; -webkit-box-orient: vertical; }
 .pc-filter-warn { border: 2px solid #b45309; background: #fffbeb; color: #78350f; border-radius: 10px; padding: 10px 12px;
   font-size: 14px; line-height: 1.45; }
 .pc-filter-chip { align-self: flex-start; font-size: 12.5px; color: #1e3a8a; background: #dbeafe; border-radius: 999px;
