@@ -4,8 +4,9 @@
     python -m ui.screenshot --url http://127.0.0.1:7860/   # or use an app that is already running
 
 Saves ``docs/img/paperchat-desktop.png`` and ``docs/img/paperchat-mobile.png`` (and the desktop one
-again as ``ui/assets/screenshot.png``, the README's picture). Each shows the answer with citation [1]
-clicked, so its card is highlighted. Uses Playwright with Debian's Chromium (``/usr/bin/chromium``);
+again as ``ui/assets/screenshot.png``, the README's picture). The desktop one shows the answer with
+citation [1] clicked, so its card is highlighted; the mobile one shows the answer.
+Uses Playwright with Debian's Chromium (``/usr/bin/chromium``);
 it never downloads a browser.
 """
 
@@ -98,11 +99,11 @@ def take(url: str, out: Path, question: str) -> list[Path]:
             page.goto(url)
             ask_in_page(page, question)
             cite = page.locator('#pc-chat [data-testid="bot"] button.pc-cite').first
-            if cite.count():
+            if mobile:  # a phone shows the answer; its cards are further down the page
+                page.locator('#pc-chat [data-testid="bot"]').last.scroll_into_view_if_needed()
+            elif cite.count():
                 cite.click()  # show what a citation does: its card is highlighted
             page.wait_for_timeout(800)  # smooth scrolling, the last stream frame and fonts
-            if mobile:
-                page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(out / name), full_page=not mobile)
             saved.append(out / name)
             context.close()
