@@ -101,6 +101,7 @@ def _client_run(index: int, base_url: str, token: str, questions: int, model: st
         else:
             reply = sdk.chat.completions.create(model=model, messages=messages, **extra)
             content, citations = reply.choices[0].message.content or "", (reply.model_extra or {}).get("citations", [])
+        citations = [c["title"] if isinstance(c, dict) else c for c in citations]  # {n, title, paper_id, url, …}
         with lock:
             result.latencies.append(time.perf_counter() - t0)
             result.statuses[200] = result.statuses.get(200, 0) + 1

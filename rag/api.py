@@ -1,9 +1,10 @@
 """The HTTP API: OpenAI-compatible chat completions plus search, ask, ingest and health, with FastAPI.
 
 Any OpenAI client or chat front end can use the engine as a model called ``paperchat``: the message
-content is the answer followed by its ``Sources:`` list of titles, and an extra top-level ``citations``
-field lists the titles. Routes live under ``/v1`` and ``/healthz`` only, so the UI can mount Gradio at
-``/`` on the same app (``rag serve``); ``rag api`` serves this app alone.
+content is the answer followed by its ``Sources:`` list of titles, an extra top-level ``citations``
+field lists the cited papers (``{n, title, paper_id, url, date?, authors?}``, ``n`` being the ``[n]`` in
+the text), and ``usage`` counts tokens with tiktoken (rag.usage). Routes live under ``/v1`` and
+``/healthz`` only, so the UI can mount Gradio at ``/`` on the same app (``rag serve``); ``rag api`` serves this app alone.
 
 Design points:
 
@@ -62,6 +63,7 @@ from rag.errors import (
 from rag.security import exposure_warning, one_line
 from rag.security import redact as _redact
 from rag.types import Answer, Filters, final_answer
+from rag.usage import usage
 
 log = logging.getLogger("rag.api")
 
@@ -208,8 +210,26 @@ class SearchResponse(BaseModel):
 
 
 class CitationOut(BaseModel):
+    """A cited paper; the same shape as ``Citation.to_dict`` everywhere (CLI, Python, UI)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "n": 1, "title": "Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs",
+        "paper_id": "3f1c…", "url": "https://arxiv.org/search/?searchtype=title&query=Tower%2B", "date": "2025-06-20",
+        "authors": 7}})
+    n: int = Field(description="The [n] marker in the answer text (1..m in order of first use).")
     title: str
     paper_id: str
+    url: str = Field(description="The paper's own URL when the corpus gives one, else an arXiv title search.")
+    date: str | None = Field(None, description="ISO date, when known.")
+    authors: int | None = Field(None, description="Number of authors, when known.")
+
+
+class Usage(BaseModel):
+    """Tokens counted with tiktoken (cl100k_base): the client's messages and the returned content."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
 
 
 class SourceOut(BaseModel):
@@ -228,8 +248,10 @@ class AskResponse(BaseModel):
     mode: str
     model: str
     notice: str
+    language: str = "en"
     timings_ms: dict[str, float]
     standalone_question: str = ""
+    usage: Usage
 
 
 class IngestResponse(BaseModel):
@@ -282,11 +304,12 @@ class ChatCompletion(BaseModel):
     created: int
     model: str
     choices: list[Choice]
-    citations: list[str] = Field(description="Titles of the cited papers, in the order of their [n] markers.")
+    citations: list[CitationOut] = Field(description="The cited papers, in the order of their [n] markers.")
     refused: bool = False
     notice: str = ""
     standalone_question: str = Field("", description="What was searched for: the question made standalone "
                                                        "from the conversation (paperchat extension).")
+    usage: Usage
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -540,7 +563,8 @@ def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request
         ids = [MODEL_ID] + [f"{MODEL_ID}-{m}" for m in engine.available_modes() if m != "auto"] + [engine.embedder.name]
         return ModelList(data=[ModelCard(id=i, created=created) for i in ids])
 
-    @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=auth, tags=["openai"],
+    @app.post("/v1/chat/completions", response_model=ChatCompletion, response_model_exclude_none=True,
+              dependencies=auth, tags=["openai"],
               responses={**_errors(400, 401, 409, 413, 422, 503),
                          200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE with stream=true"}})
     def chat_completions(req: ChatRequest):
@@ -552,11 +576,15 @@ def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if not req.stream:
             answer = first if isinstance(first, Answer) else final_answer(stream)
+            content = answer.render()
             return ChatCompletion(id=cid, created=created, model=model,
-                                  choices=[Choice(message=AssistantMessage(content=answer.render()))],
-                                  citations=[c.title for c in answer.citations], refused=answer.refused,
-                                  notice=redact(answer.notice, engine), standalone_question=answer.standalone_question)
-        return ClosingStreamingResponse(_sse(engine, first, stream, cid, created, model), media_type="text/event-stream",
+                                  choices=[Choice(message=AssistantMessage(content=content))],
+                                  citations=[c.to_dict() for c in answer.citations], refused=answer.refused,
+                                  notice=redact(answer.notice, engine), standalone_question=answer.standalone_question,
+                                  usage=usage([m.text() for m in req.messages], content))
+        prompt = [m.text() for m in req.messages]
+        return ClosingStreamingResponse(_sse(engine, first, stream, cid, created, model, prompt),
+                                        media_type="text/event-stream",
                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.post("/v1/search", response_model=SearchResponse, dependencies=auth, tags=["paperchat"],
@@ -566,13 +594,15 @@ def create_app(engine: Engine, warm: bool = True, login_check: Callable[[Request
         hits = engine.search(req.query, k=req.k, filters=req.filters())
         return {"query": req.query, "hits": [h.to_dict(full=True) for h in hits]}
 
-    @app.post("/v1/ask", response_model=AskResponse, dependencies=auth, tags=["paperchat"],
+    @app.post("/v1/ask", response_model=AskResponse, response_model_exclude_none=True, dependencies=auth,
+              tags=["paperchat"],
               responses=_errors(400, 401, 409, 413, 422, 503))
     def ask(req: AskRequest):
         """One question, one structured answer (the same JSON as ``rag ask --json``)."""
         answer = engine.ask(req.question, k=req.k, filters=req.filters(), llm=req.llm)
         data = answer.to_dict()
         data["notice"] = redact(data["notice"], engine)
+        data["usage"] = usage([req.question], answer.text)
         return data
 
     @app.post("/v1/embeddings", response_model=EmbeddingList, dependencies=auth, tags=["openai"],
@@ -715,8 +745,8 @@ class _AuthError(Exception):
 
 
 def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], cid: str, created: int,
-         model: str) -> Iterator[str]:
-    """SSE chunks: role, text deltas, the Sources block, a final chunk with ``citations``, ``[DONE]``.
+         model: str, prompt: list[str] | None = None) -> Iterator[str]:
+    """SSE chunks: role, text deltas, the Sources block, a final chunk with ``citations`` and ``usage``, ``[DONE]``.
 
     A failure after streaming began cannot change the status code any more, so it ends the answer
     cleanly with a one-line note instead of cutting the connection.
@@ -746,12 +776,15 @@ def _sse(engine: Engine, first: str | Answer, stream: Iterator[str | Answer], ci
     if answer is not None:
         if answer.text != streamed and answer.text.startswith(streamed):
             yield _chunk(cid, created, model, {"content": answer.text[len(streamed):]})
+            streamed = answer.text
         tail = _sources_block(answer)
         if tail:
             yield _chunk(cid, created, model, {"content": tail})
-        extra = {"citations": [c.title for c in answer.citations], "refused": answer.refused,
+            streamed += tail
+        extra = {"citations": [c.to_dict() for c in answer.citations], "refused": answer.refused,
                  "notice": redact(answer.notice, engine),
                  "standalone_question": answer.standalone_question}
+    extra["usage"] = usage(prompt or [], streamed)
     yield _chunk(cid, created, model, {}, "stop", **extra)
     yield "data: [DONE]\n\n"
 

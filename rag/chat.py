@@ -387,7 +387,7 @@ def unmentioned(engine, ask: str, hit: Hit, best_cos: float) -> str:
     if all(paper.has_word(w) for w in words):
         return ""
     vocabulary = sorted({w for w in paper.words if w.isalpha() and len(w) > 2})
-    head = engine.gate.similar(words[-1:], vocabulary)
+    head = _similar(engine.embedder, words[-1:], vocabulary)
     return "" if head and head[0] >= THING_SIMILAR else thing
 
 
@@ -407,3 +407,11 @@ def not_stated(title: str, ask: str, number: int) -> str:
     if thing:
         return f"{_subject(title)} does not mention {_with_article(thing)} [{number}]."
     return f"{_subject(title)} does not answer “{_CONTINUES.sub('', ask).strip()}” [{number}]."
+
+
+def _similar(embedder, words: list[str], vocabulary: list[str]) -> list[float]:
+    """Each word's best cosine to the vocabulary (single-word MiniLM vectors, cached like abstract sentences)."""
+    if not words or not vocabulary:
+        return [0.0] * len(words)
+    a, b = embedder.embed_sentences(words), embedder.embed_sentences(vocabulary)
+    return (a @ b.T).max(axis=1).tolist()

@@ -136,6 +136,10 @@ def search(
         typer.echo(f"    score {h.score:.4f} · {h.snippet[:160]}…")
 
 
+FORMATS = ("text", "json", "markdown", "bibtex")
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="text | json | markdown | bibtex (one entry per cited paper).")]
+
+
 def _print_answer(answer, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(answer.to_dict()))
@@ -147,7 +151,7 @@ def _print_answer(answer, as_json: bool) -> None:
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
-            typer.echo(f"  [{c.number}] {c.title}")
+            typer.echo(f"  [{c.number}] {c.title}  {c.url}")
     typer.secho(f"({answer.mode}{' · ' + answer.model if answer.model else ''} · "
                 f"{answer.timings_ms.get('total', 0):.0f} ms)", dim=True)
 
@@ -163,21 +167,54 @@ def ask(
     source: SourceOpt = None,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Print the answer as it is generated.")] = True,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "text",
 ) -> None:
     """Answer a question from the indexed abstracts, citing paper titles."""
+    from rag.answer import export
     from rag.types import Answer
 
+    fmt = "json" if as_json else fmt.lower()
+    if fmt not in FORMATS:
+        _fail(f"unknown --format {fmt!r}: use one of {', '.join(FORMATS)}")
     engine = _engine()
     answer = None
     for item in engine.stream(question, k=k, filters=_filters(year_from, year_to, source), llm=llm):
         if isinstance(item, Answer):
             answer = item
-        elif stream and not as_json:
+        elif stream and fmt == "text":
             typer.echo(item, nl=False)
     assert answer is not None
-    if not as_json:
-        typer.echo("" if stream else answer.text)
-    _print_answer(answer, as_json)
+    if fmt == "markdown":
+        typer.echo(export.answer_markdown(answer.question, answer.text, answer.citations, answer.notice), nl=False)
+    elif fmt == "bibtex":
+        if answer.notice:
+            typer.secho(answer.notice, fg=typer.colors.YELLOW, err=True)
+        if not answer.citations:
+            typer.secho("The answer cites no paper: nothing to export.", err=True)
+        typer.echo(export.bibtex(answer.citations), nl=False)
+    else:
+        if fmt == "text":
+            typer.echo("" if stream else answer.text)
+        _print_answer(answer, fmt == "json")
+
+
+@app.command()
+@friendly
+def feedback(as_json: JsonOpt = False) -> None:
+    """Thumbs up/down given in the web UI, with the question, answer and citations judged."""
+    engine = _engine()
+    entries = engine.feedback()
+    if as_json:
+        typer.echo(json.dumps(entries, ensure_ascii=False))
+        return
+    if not entries:
+        typer.echo(f"No feedback yet (it is stored in {engine.settings.index_dir / 'feedback.jsonl'}).")
+    for entry in entries:
+        mark = "+" if entry.get("rating") == "up" else "-"
+        typer.echo(f"{mark} {entry.get('time', '')}  {entry.get('question', '')}")
+    if entries:
+        ups = sum(e.get("rating") == "up" for e in entries)
+        typer.echo(f"{ups} up, {len(entries) - ups} down")
 
 
 @app.command()

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 from rag.answer import extractive
-from rag.answer.citations import map_citations
+from rag.answer.citations import Renumber, map_citations
 from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
 from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, RagError
+from rag.language import detect_language, english_only_notice
 from rag.types import Answer, Filters, Hit, IngestReport, final_answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -254,6 +255,25 @@ class Engine:
         """Vectors of ``texts`` from this engine's embedding model (served as ``POST /v1/embeddings``)."""
         return self.embedder.embed_texts(list(texts))
 
+    def catalog(self) -> dict:
+        """Readable labels of the corpus files and the papers' years (rag.catalog), for filter choices."""
+        from rag import catalog
+
+        return catalog.build(self.store.chunk_table(), self.settings.corpus_dir)
+
+    # --- feedback -------------------------------------------------------------------------------
+    def record_feedback(self, question: str, answer: str, citations: list[dict], liked: bool, **extra) -> dict:
+        """Store a thumbs up/down with what was judged, as JSONL in the index folder (rag.feedback)."""
+        from rag import feedback
+
+        return feedback.record(self.settings.index_dir, question, answer, citations, liked, **extra)
+
+    def feedback(self) -> list[dict]:
+        """Every stored vote, oldest first (``rag feedback``)."""
+        from rag import feedback
+
+        return feedback.read(self.settings.index_dir)
+
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
@@ -328,7 +348,30 @@ class Engine:
         hits = [h for h in hits if h.title not in exclude][:k]
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
+        answer.language = detect_language(question)
         t1 = time.perf_counter()
+        renumber = Renumber(len(hits))  # readers see [1], [2], … in order of first use, whatever the rank
+        for delta in self._answer(answer, query, hits, mode, history or [], focus, about, avoid):
+            if shown := renumber.feed(delta):
+                yield shown
+        if tail := renumber.flush():
+            yield tail
+        renumber.finish(answer)
+        if answer.language != "en" and detect_language(answer.text) != answer.language:
+            # Only a capable model is asked to answer in the question's language (rag.answer.prompt); say so
+            # whenever the answer (a quote, a small model's, a refusal) is English anyway.
+            answer.notice = " ".join(filter(None, [answer.notice, english_only_notice(answer.language)]))
+        if answer.notice:  # upstream errors may echo request headers: never show a key to anyone
+            from rag.security import redact
+
+            answer.notice = redact(answer.notice, self.settings)
+        answer.timings_ms = {"retrieve": t_retrieve, "generate": (time.perf_counter() - t1) * 1000,
+                             "total": (time.perf_counter() - t0) * 1000}
+        yield answer
+
+    def _answer(self, answer: Answer, query: str, hits: list[Hit], mode: str, history: list[tuple[str, str]],
+                focus: str | None = None, about: Collection[str] = (), avoid: Sequence[str] = ()) -> Iterator[str]:
+        """Refuse, or answer in ``mode``; yields text deltas whose markers number sources by rank."""
         scored = self.score_sentences(query, hits)
         evidence = self._evidence(focus, query, hits, scored, about, avoid)
         numbers = [i for i, h in enumerate(hits, start=1) if h.title in about]
@@ -350,14 +393,7 @@ class Engine:
         else:
             from rag.answer.generate import generate
 
-            yield from generate(self, answer, evidence, history or [])
-        if answer.notice:  # upstream errors may echo request headers: never show a key to anyone
-            from rag.security import redact
-
-            answer.notice = redact(answer.notice, self.settings)
-        answer.timings_ms = {"retrieve": t_retrieve, "generate": (time.perf_counter() - t1) * 1000,
-                             "total": (time.perf_counter() - t0) * 1000}
-        yield answer
+            yield from generate(self, answer, evidence, history)
 
     def _evidence(self, focus: str | None, query: str, hits: list[Hit], scored: list[extractive.Scored],
                   about: Collection[str], avoid: Sequence[str]) -> list[extractive.Scored]:

@@ -73,12 +73,25 @@ class Hit:
 
 @dataclass
 class Citation:
+    """One cited paper. ``number`` is the ``[n]`` in the answer text: 1..m in order of first use, so a
+    reader never meets [3] before [1]; ``source`` is the paper's 1-based rank in ``Answer.sources``."""
+
     title: str
     paper_id: str
     number: int = 0  # the [n] marker used in the answer text
+    url: str = ""  # the paper's own URL, else a title search link (rag.answer.citations.paper_url)
+    date: str = ""  # ISO date, when the corpus gives one
+    authors: int | None = None  # number of authors, when the corpus gives it
+    source: int = 0  # rank of the paper in Answer.sources (what the cards and the prompt number)
 
     def to_dict(self) -> dict:
-        return {"title": self.title, "paper_id": self.paper_id}
+        """The one citation shape of every client: ``{"n", "title", "paper_id", "url", "date"?, "authors"?}``."""
+        data: dict = {"n": self.number, "title": self.title, "paper_id": self.paper_id, "url": self.url}
+        if self.date:
+            data["date"] = self.date
+        if self.authors:
+            data["authors"] = self.authors
+        return data
 
 
 @dataclass
@@ -94,6 +107,7 @@ class Answer:
     model: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str = ""  # e.g. "LLM unreachable; showing the extractive answer"
+    language: str = "en"  # the question's language (rag.language), e.g. "es"
     unsupported: list[str] = field(default_factory=list)  # answer sentences without a valid citation
     standalone_question: str = ""  # the condensed query used for retrieval in chats
 
@@ -107,6 +121,7 @@ class Answer:
             "mode": self.mode,
             "model": self.model,
             "notice": self.notice,
+            "language": self.language,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question or self.question,
         }

@@ -50,7 +50,8 @@ def test_ask_json_shape(cli_env):
     assert set(data) >= {"question", "answer", "citations", "sources", "refused", "mode", "timings_ms"}
     assert set(data["timings_ms"]) >= {"retrieve", "generate"}
     assert data["mode"] == "extractive" and not data["refused"]
-    assert data["citations"] and set(data["citations"][0]) == {"title", "paper_id"}
+    assert data["citations"] and set(data["citations"][0]) >= {"n", "title", "paper_id", "url"}
+    assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
     assert "Detection-Oriented Image-Text Pretraining for Open-Vocabulary Detection" in [c["title"] for c in data["citations"]]
 
 
@@ -109,3 +110,43 @@ def test_eval_dialogues_reports_follow_up_accuracy_per_kind(cli_env, tmp_path):
     assert train["kinds"]["ellipsis"]["turn2"] == {"n": 1, "correct": 1, "accuracy": 1.0}
     assert train["repeated"] == 0 and (tmp_path / "out" / "results.jsonl").is_file()
     assert run("eval", "--dialogues", str(path), "--split", "dev").exit_code == 1
+
+
+LVIS_Q = "What mask AP does detection-oriented image-text pretraining reach on LVIS?"
+
+
+def test_ask_format_bibtex_prints_one_entry_per_cited_paper(cli_env):
+    cited = json.loads(run("ask", LVIS_Q, "--format", "json").output)["citations"]
+    result = run("ask", LVIS_Q, "--format", "bibtex")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("@misc{") == len(cited) >= 1
+    for c in cited:
+        assert "title = {{" + c["title"].replace("&", "\\&") + "}}" in result.output
+        assert f"url = {{{c['url']}}}" in result.output
+    assert "Sources:" not in result.output, "bibtex output is only BibTeX"
+
+
+def test_ask_format_markdown_has_numbered_linked_references(cli_env):
+    result = run("ask", LVIS_Q, "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("## " + LVIS_Q)
+    assert "**References**" in result.output
+    assert "1. [Detection-Oriented Image-Text Pretraining for Open-Vocabulary Detection](https://" in result.output
+
+
+def test_ask_format_rejects_unknown_names(cli_env):
+    result = run("ask", LVIS_Q, "--format", "pdf")
+    assert result.exit_code == 1 and "unknown --format" in result.output
+
+
+def test_feedback_json_lists_votes_from_the_index_folder(cli_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path))
+    assert json.loads(run("feedback", "--json").output) == []
+    from rag import feedback
+
+    feedback.record(tmp_path, "What is Tower+?", "A model suite. [1]", [{"n": 1, "title": "Tower+", "paper_id": "t",
+                                                                          "url": "https://x"}], liked=False)
+    entries = json.loads(run("feedback", "--json").output)
+    assert [(e["rating"], e["question"], e["citations"][0]["title"]) for e in entries] == [
+        ("down", "What is Tower+?", "Tower+")]
+    assert "0 up, 1 down" in run("feedback").output

@@ -115,7 +115,8 @@ def test_ask_returns_a_plain_answer_dataclass(engine):
     data = answer.to_dict()
     assert data["citations"][0]["title"] in {h.title for h in answer.sources}
     assert set(data) == {"question", "answer", "citations", "sources", "refused", "mode", "model", "notice",
-                         "timings_ms", "standalone_question"}
+                         "language", "timings_ms", "standalone_question"}
+    assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
 
 
 def test_stream_text_equals_the_final_answer(engine):

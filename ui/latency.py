@@ -38,9 +38,10 @@ _ARM = """() => {
     if (!text) return;
     if (text.startsWith('Searching the papers')) { window.__lat.placeholder ??= t; return; }
     window.__lat.first ??= t;
-    if (el.querySelector('sub') || text.startsWith('Sorry:')) window.__lat.done ??= t;
+    const send = document.querySelector('#pc-send');  // Ask is enabled again once the answer is complete
+    if (send && !send.disabled) window.__lat.done ??= t;
   });
-  window.__obs.observe(root, {subtree: true, childList: true, characterData: true});
+  window.__obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
 
 
@@ -61,7 +62,8 @@ def measure(url: str, questions: list[str], timeout_ms: int = 300_000) -> list[d
             box.press("Enter")
             page.wait_for_function("() => window.__lat.done !== null", timeout=timeout_ms)
             lat = page.evaluate("window.__lat")
-            mode = page.locator('#pc-chat [data-testid="bot"] sub').last.inner_text().split(" · ")[0]
+            footer = page.locator("#pc-sources .pc-turn.pc-current .pc-sources-head span").inner_text()
+            mode = footer.split(" · ")[1] if " · " in footer else "error"
             results.append({"question": question, "mode": mode, "placeholder_ms": lat["placeholder"],
                             "first_text_ms": lat["first"], "complete_ms": lat["done"]})
             print(f"{lat['first'] / 1000:6.2f} s first text  {lat['done'] / 1000:6.2f} s complete  [{mode}] {question}",

@@ -11,8 +11,9 @@ import html
 import re
 from datetime import date
 
+from rag.answer.citations import paper_url
 from rag.security import redact, safe_href
-from rag.types import Answer, Hit
+from rag.types import Answer
 
 #: Words too common to be worth highlighting in evidence snippets.
 _STOP_TEXT = (
@@ -129,25 +130,59 @@ def pretty_date(iso: str) -> str:
         return iso or ""
 
 
-# --- chat messages --------------------------------------------------------------------------------
+# --- turns: one answered question, as kept in the browser (gr.BrowserState) ------------------------------
 
-def answer_markdown(answer: Answer) -> str:
-    """The final chat bubble: notice, answer text with [n] markers, then the cited titles."""
-    parts = []
-    if answer.notice:
-        parts.append(f"> **Note:** {md_text(redact(answer.notice))}")
-    parts.append(md_text(answer.text))
-    searched = searched_for(answer)
-    if searched:
-        parts.append(f'<span class="pc-searched">searched for: {html.escape(searched)}</span>')
-    if answer.citations:
-        lines = [f"[{c.number}] *{md_escape(c.title)}*" for c in sorted(answer.citations, key=lambda c: c.number)]
-        parts.append("**Sources**\n" + "\n".join(lines))
-    footer = answer.model if answer.model and answer.mode in answer.model else " · ".join(
+def turn_from(answer: Answer, filter_note: str = "", file_labels: dict[str, str] | None = None) -> dict:
+    """The JSON-safe record of one answer that the chat, the cards, exports and feedback are rendered from.
+
+    It lives in the browser's storage so history survives a reload; everything in it is re-escaped
+    when rendered, because stored text is as untrusted as the corpus.
+    """
+    cited = {c.paper_id: c.number for c in answer.citations}
+    return {
+        "question": answer.question,
+        "standalone": answer.standalone_question or answer.question,
+        "searched": searched_for(answer),
+        "answer": answer.text,
+        "citations": [c.to_dict() for c in answer.citations],
+        "notice": answer.notice,
+        "filter": filter_note if answer.refused or not answer.sources else "",
+        "filtered": filter_note,
+        "refused": answer.refused,
+        "footer": footer(answer),
+        "sources": [{"paper_id": h.paper_id, "title": h.title, "url": paper_url(h), "own_url": bool(h.url),
+                     "date": h.date, "authors": h.authors, "score": round(h.score, 6), "snippet": h.snippet,
+                     "abstract": h.abstract or h.snippet, "n": cited.get(h.paper_id),
+                     "files": [(file_labels or {}).get(name, name) for name in h.sources]}
+                    for h in answer.sources],
+    }
+
+
+def footer(answer: Answer) -> str:
+    text = answer.model if answer.model and answer.mode in answer.model else " · ".join(
         part for part in (answer.mode, answer.model if answer.model != answer.mode else "") if part)
     if answer.timings_ms.get("total"):
-        footer += f" · {answer.timings_ms['total'] / 1000:.1f} s"
-    parts.append(f"<sub>{html.escape(footer)}</sub>")
+        text += f" · {answer.timings_ms['total'] / 1000:.1f} s"
+    return text
+
+
+def message_text(turn: dict) -> str:
+    """The answer bubble as plain text (what the copy button copies): notes, the answer, its sources.
+
+    No markup beyond a list: "Note:" and "Filter:" paragraphs are styled in the browser (ui/assets/chat.js),
+    and the [n] markers become buttons there, so copying gives clean text.
+    """
+    parts = []
+    if turn.get("filter"):
+        parts.append(f"Filter: {turn['filter']}")
+    if turn.get("notice"):
+        parts.append(f"Note: {md_text(redact(str(turn['notice'])))}")
+    parts.append(md_text(str(turn.get("answer", ""))))
+    if turn.get("searched"):
+        parts.append(f"searched for: {md_text(str(turn['searched']))}")
+    cited = sorted(turn.get("citations") or [], key=lambda c: c.get("n", 0))
+    if cited:
+        parts.append("Sources:\n\n" + "\n".join(f"- [{c['n']}] {md_escape(str(c['title']))}" for c in cited))
     return "\n\n".join(parts)
 
 
@@ -157,57 +192,114 @@ def searched_for(answer: Answer) -> str:
     return standalone if standalone and standalone.casefold() != " ".join(answer.question.split()).casefold() else ""
 
 
+def chat_messages(turns: list[dict]) -> list[dict]:
+    """Chatbot messages (user, assistant) for every stored turn."""
+    messages = []
+    for turn in turns or []:
+        messages.append({"role": "user", "content": str(turn.get("question", ""))})
+        messages.append({"role": "assistant", "content": message_text(turn)})
+    return messages
+
+
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def live_text(turn: dict) -> str:
+    """What a screen reader announces when an answer is complete: plain sentences, no markup or markers."""
+    parts = [f"Filter: {turn['filter']}" if turn.get("filter") else "", f"Note: {turn['notice']}" if turn.get("notice") else "",
+             "Answer: " + _MARKERS.sub("", str(turn.get("answer", ""))).strip()]
+    cited = turn.get("citations") or []
+    if cited:
+        parts.append(f"Cites {len(cited)} paper{'s' if len(cited) != 1 else ''}: "
+                     + "; ".join(f"{c['n']}, {c['title']}" for c in cited) + ".")
+    return " ".join(p for p in parts if p)
+
+
+def reference_text(source: dict) -> str:
+    """The "copy citation" text of one card: ``Title (2025). URL``."""
+    year = f" ({source['date'][:4]})" if source.get("date") else ""
+    return f"{source['title']}{year}. {source['url']}"
+
+
+def sources_panel(turns: list[dict]) -> str:
+    """Cards of every turn, one group each; the last is shown, the others when one of their [n] is clicked."""
+    if not turns:
+        return empty_sources()
+    groups = [_turn_group(i, turn, current=i == len(turns) - 1) for i, turn in enumerate(turns)]
+    return f'<div class="pc-sources">{"".join(groups)}</div>'
+
+
+def _turn_group(index: int, turn: dict, current: bool) -> str:
+    sources = turn.get("sources") or []
+    cls = "pc-turn pc-current" if current else "pc-turn"
+    question = html.escape(str(turn.get("question", "")))
+    head = (f'<div class="pc-sources-head"><b>{len(sources)} papers retrieved</b>'
+            f'<span>{sum(1 for s in sources if s.get("n"))} cited · {html.escape(str(turn.get("footer", "")))}</span></div>'
+            f'<div class="pc-turn-q">for “{question}”</div>')
+    if turn.get("filter"):
+        head += f'<div class="pc-filter-warn" role="note"><b>Filter active.</b> {html.escape(turn["filter"])}</div>'
+    elif turn.get("filtered"):
+        head += f'<div class="pc-filter-chip">Filtered: {html.escape(turn["filtered"])}</div>'
+    if not sources:
+        body = '<div class="pc-empty">No papers matched these filters.</div>'
+    else:
+        terms = query_terms(str(turn.get("standalone") or turn.get("question") or ""))
+        top = max((float(s.get("score") or 0) for s in sources), default=0.0) or 1.0
+        body = "".join(_card(index, rank, s, terms, float(s.get("score") or 0) / top) for rank, s in enumerate(sources, 1))
+    return (f'<section class="{cls}" id="pc-turn-{index}" data-turn="{index}" aria-label="Sources of answer {index + 1}">'
+            f'{head}{body}</section>')
+
+
+def _card(turn: int, rank: int, source: dict, terms: list[str], relative: float) -> str:
+    number = source.get("n")
+    url = html.escape(safe_href(str(source.get("url", ""))) or "", quote=True)  # only http(s) links from corpus data
+    title_text = html.escape(str(source.get("title", "")))
+    link_hint = "open the paper" if source.get("own_url") else "search arXiv for this title"
+    title = (f'<a href="{url}" target="_blank" rel="noopener noreferrer" title="{link_hint}">{title_text}'
+             '<span aria-hidden="true"> ↗</span><span class="pc-sr"> (opens in a new tab)</span></a>')
+    meta = []
+    if source.get("date"):
+        meta.append(f'<span class="pc-date">{html.escape(pretty_date(str(source["date"])))}</span>')
+    if source.get("authors"):
+        n = int(source["authors"])
+        meta.append(f"{n} author{'s' if n != 1 else ''}")
+    score = float(source.get("score") or 0)
+    meta.append(f'<span class="pc-score" title="fused dense + BM25 rank score">score {score:.4f}</span>')
+    if source.get("files"):
+        meta.append(f'<span class="pc-file">from {html.escape("; ".join(map(str, source["files"])))}</span>')
+    badge = (f'<span class="pc-badge pc-cited">cited [{int(number)}]</span>' if number
+             else '<span class="pc-badge pc-uncited">not cited</span>')
+    snippet = highlight(excerpt(str(source.get("snippet", "")), terms), terms)
+    abstract = highlight(" ".join(str(source.get("abstract", "")).split()), terms)
+    width = max(4, min(100, round(relative * 100)))
+    classes = "pc-card pc-card-cited" if number else "pc-card"
+    cite = html.escape(reference_text(source), quote=True)
+    return (
+        f'<article class="{classes}" id="pc-card-{turn}-{rank}" tabindex="-1" data-n="{int(number or 0)}" '
+        f'data-paper-id="{html.escape(str(source.get("paper_id", "")), quote=True)}" '
+        f'data-date="{html.escape(str(source.get("date", "")), quote=True)}">'
+        f'<div class="pc-card-head"><span class="pc-rank" aria-label="rank {rank}">{rank}</span>'
+        f'<span class="pc-title">{title}</span>{badge}</div>'
+        f'<div class="pc-meta">{" · ".join(meta)}</div>'
+        f'<div class="pc-bar" aria-hidden="true"><span style="width:{width}%"></span></div>'
+        f'<p class="pc-snippet">{snippet}</p>'
+        f'<details class="pc-more"><summary>Full abstract</summary><p class="pc-abstract">{abstract}</p></details>'
+        f'<div class="pc-actions"><button type="button" class="pc-copy" data-cite="{cite}">Copy citation</button></div>'
+        '</article>'
+    )
+
+
+# --- chat messages --------------------------------------------------------------------------------
+
 def error_markdown(message: str) -> str:
     """A RagError (or any failure) as one friendly line in the chat."""
-    line = message.strip().splitlines()[0] if message.strip() else "Something went wrong."
-    return f"**Sorry:** {md_text(redact(line))}"
+    return f"Sorry: {md_text(redact(message.strip().splitlines()[0] if message.strip() else 'Something went wrong.'))}"
 
 
 # --- sources panel --------------------------------------------------------------------------------
 
 def empty_sources(message: str = "Ask a question: the papers behind the answer appear here.") -> str:
     return f'<div class="pc-sources"><div class="pc-empty">{html.escape(message)}</div></div>'
-
-
-def source_cards(answer: Answer) -> str:
-    """One card per retrieved paper for the last answer, cited ones marked with their [n]."""
-    if not answer.sources:
-        return empty_sources("No papers matched these filters.")
-    cited = {c.paper_id: c.number for c in answer.citations}
-    terms = query_terms(answer.standalone_question or answer.question)
-    top = max((h.score for h in answer.sources), default=0.0) or 1.0
-    n_cited = sum(1 for h in answer.sources if h.paper_id in cited)
-    head = (f'<div class="pc-sources-head"><b>{len(answer.sources)} papers retrieved</b>'
-            f'<span>{n_cited} cited in the answer</span></div>')
-    cards = [_card(i, hit, cited.get(hit.paper_id), terms, hit.score / top) for i, hit in enumerate(answer.sources, 1)]
-    return f'<div class="pc-sources">{head}{"".join(cards)}</div>'
-
-
-def _card(rank: int, hit: Hit, number: int | None, terms: list[str], relative: float) -> str:
-    title = html.escape(hit.title)
-    href = safe_href(hit.url)  # only http(s): a corpus url of javascript:/data: never becomes a link
-    if href:
-        title = f'<a href="{html.escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">{title} ↗</a>'
-    meta = []
-    if hit.date:
-        meta.append(f'<span class="pc-date">{html.escape(pretty_date(hit.date))}</span>')
-    if hit.authors:
-        meta.append(f"{hit.authors} author{'s' if hit.authors != 1 else ''}")
-    meta.append(f'<span class="pc-score" title="fused dense + BM25 rank score">score {hit.score:.4f}</span>')
-    if hit.sources:
-        meta.append(f'<span class="pc-file">{html.escape(", ".join(hit.sources))}</span>')
-    badge = (f'<span class="pc-badge pc-cited">cited [{number}]</span>' if number
-             else '<span class="pc-badge pc-uncited">not cited</span>')
-    snippet = highlight(excerpt(hit.snippet, terms), terms)
-    width = max(4, min(100, round(relative * 100)))
-    classes = "pc-card pc-card-cited" if number else "pc-card"
-    return (
-        f'<div class="{classes}" data-paper-id="{html.escape(hit.paper_id, quote=True)}" data-date="{html.escape(hit.date)}">'
-        f'<div class="pc-card-head"><span class="pc-rank">{rank}</span><span class="pc-title">{title}</span>{badge}</div>'
-        f'<div class="pc-meta">{" · ".join(meta)}</div>'
-        f'<div class="pc-bar"><span style="width:{width}%"></span></div>'
-        f'<p class="pc-snippet">{snippet}</p></div>'
-    )
 
 
 # --- header -----------------------------------------------------------------------------------------

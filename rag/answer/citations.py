@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote_plus
 
-from rag.types import Citation, Hit
+from rag.types import Answer, Citation, Hit
+
+#: Where a paper without its own URL in the corpus is looked up: arXiv's title search.
+TITLE_SEARCH = "https://arxiv.org/search/?searchtype=title&query={}"
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_SPACED_MARKER = re.compile(r"([ \t]*)\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A sentence ends after . ! ? and any citation markers that follow it ("… ability. [1] Next …").
 _SENTENCE_END = re.compile(r"([.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])")
 
@@ -51,5 +56,68 @@ def map_citations(text: str, sources: list[Hit]) -> Mapped:
         by_sentence.append((sentence, nums))
         if not nums and len(sentence) > 25:
             unsupported.append(sentence)
-    citations = [Citation(title=sources[n - 1].title, paper_id=sources[n - 1].paper_id, number=n) for n in order]
+    citations = [citation_for(sources[n - 1], n) for n in order]
     return Mapped(cleaned, citations, unsupported, by_sentence)
+
+
+def paper_url(hit: Hit) -> str:
+    """The paper's own URL when the corpus gives one, else an arXiv title search (always a working link)."""
+    return hit.url or TITLE_SEARCH.format(quote_plus(hit.title))
+
+
+def citation_for(hit: Hit, rank: int) -> Citation:
+    """The citation of source ``rank`` (1-based); ``number`` stays the rank until :func:`renumber`."""
+    return Citation(title=hit.title, paper_id=hit.paper_id, number=rank, url=paper_url(hit), date=hit.date,
+                    authors=hit.authors, source=rank)
+
+
+class Renumber:
+    """Rewrite source-rank markers ``[k]`` to reading-order markers ``[n]`` (1..m by first use).
+
+    Answerers (extractive, LLM, fallbacks) number sources by rank, which is what the prompt and the support
+    check need; readers need [1], [2], … without gaps. The engine passes every streamed delta through one
+    instance (a marker split across deltas is held back until it closes) and then :meth:`finish` rewrites
+    the final Answer with the same numbering rule, so answer code that produces rank markers keeps working.
+    """
+
+    _OPEN = re.compile(r"\[[\d,;\s]*$")
+
+    def __init__(self, valid: int) -> None:
+        self.valid = valid
+        self.order: dict[int, int] = {}  # source rank -> reading number
+        self._held = ""
+
+    def _number(self, rank: int) -> int:
+        return self.order.setdefault(rank, len(self.order) + 1)
+
+    def _sub(self, match: re.Match) -> str:
+        ranks = [int(n) for n in re.split(r"\s*[,;]\s*", match.group(2))]
+        kept = [r for r in dict.fromkeys(ranks) if 1 <= r <= self.valid]
+        # A dropped marker takes its leading space with it ("Invented [9]." -> "Invented."), as map_citations does.
+        return match.group(1) + "".join(f"[{self._number(r)}]" for r in kept) if kept else ""
+
+    def feed(self, delta: str) -> str:
+        """The renumbered part of ``delta`` that can be shown now."""
+        text = self._held + delta
+        tail = self._OPEN.search(text)
+        self._held = text[tail.start():] if tail else ""
+        text = text[:tail.start()] if tail else text
+        return _SPACED_MARKER.sub(self._sub, text)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return _SPACED_MARKER.sub(self._sub, held)
+
+    def finish(self, answer: Answer) -> None:
+        """Renumber ``answer.text`` and its citations by first use in the final text (fresh numbering)."""
+        self.order = {}
+        answer.text = _SPACED_MARKER.sub(self._sub, answer.text)
+        by_rank = {c.source or c.number: c for c in answer.citations}
+        cited = []
+        for rank, number in self.order.items():
+            citation = by_rank.get(rank)
+            if citation is None:  # a marker without a Citation: build it from the source it names
+                citation = citation_for(answer.sources[rank - 1], rank)
+            citation.source, citation.number = rank, number
+            cited.append(citation)
+        answer.citations = cited

@@ -313,7 +313,7 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
         return
     small = backend.small
     sentences = SENTENCES[small]
-    system = prompts.system_prompt(sentences)
+    system = prompts.system_prompt(sentences, "en" if small else answer.language)
     # Small models cannot use a conversation; they get the standalone (condensed) question instead.
     question = (answer.standalone_question or answer.question) if small else answer.question
     # A question that names papers ("What's new in CodeT5+?") is answered from those papers only, as in the

@@ -41,8 +41,15 @@ def source_block(number: int, hit: Hit, sentences: list[str]) -> str:
     return f"[{number}] {hit.title}\n{' '.join(sentences)}"
 
 
-def system_prompt(sentences: int) -> str:
-    return SYSTEM.format(sentences=sentences)
+def system_prompt(sentences: int, language: str = "en") -> str:
+    """The system prompt; a capable model is asked to answer in the question's language (rag.language)."""
+    from rag.language import language_name
+
+    system = SYSTEM.format(sentences=sentences)
+    if language and language != "en":
+        system += (f" The question is in {language_name(language)}: write the answer in {language_name(language)} "
+                   "(the sources are English; keep paper titles as they are).")
+    return system
 
 
 def user_prompt(question: str, blocks: list[str]) -> str:

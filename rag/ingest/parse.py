@@ -159,8 +159,24 @@ def _record_to_paper(rec: dict, source: str, where: str) -> Paper:
         authors=int(authors) if authors not in (None, "") else None,
         date=_parse_date(str(when)) if when else None,
         upvotes=int(upvotes) if str(upvotes or "").strip().isdigit() else None,
-        url=str(rec.get("url") or "").strip(),
+        url=record_url(rec),
     )
+
+
+_ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.IGNORECASE)
+
+
+def record_url(rec: dict) -> str:
+    """The paper's own URL: ``url`` if given, else the arXiv abstract page of an arXiv id (``arxiv_id``,
+    ``arxiv`` or an ``id`` shaped like one), so citations can link to the paper itself."""
+    url = str(rec.get("url") or "").strip()
+    if url:
+        return url
+    for key in ("arxiv_id", "arxiv", "arxivId", "id"):
+        match = _ARXIV_ID.match(str(rec.get(key) or "").strip())
+        if match:
+            return f"https://arxiv.org/abs/{match.group(1)}"
+    return ""
 
 
 def parse_jsonl(text: str, source: str) -> list[Paper]:

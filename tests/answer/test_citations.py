@@ -45,3 +45,46 @@ def test_removing_an_invalid_marker_cannot_form_a_new_one():
     from rag.answer.citations import map_citations
 
     assert "[" not in map_citations("Claim [0[0]].", []).text
+
+
+# --- reading-order numbering (Renumber), as Engine.stream applies it to every answer --------------------
+
+def _answer(text: str, sources: list[Hit]):
+    from rag.types import Answer
+
+    mapped = map_citations(text, sources)
+    return Answer(question="q", text=mapped.text, citations=mapped.citations, sources=sources)
+
+
+def test_final_answer_is_numbered_1_to_m_in_order_of_first_use():
+    from rag.answer.citations import Renumber
+
+    answer = _answer("Fourth says so [4]. Second agrees [2]. Fourth again [4][2].", hits(5))
+    Renumber(5).finish(answer)
+    assert answer.text == "Fourth says so [1]. Second agrees [2]. Fourth again [1][2]."
+    assert [(c.number, c.title, c.source) for c in answer.citations] == [(1, "Paper 4", 4), (2, "Paper 2", 2)]
+    assert answer.citations[0].to_dict()["n"] == 1
+
+
+def test_streamed_deltas_are_renumbered_like_the_final_text_even_when_a_marker_is_split():
+    from rag.answer.citations import Renumber
+
+    renumber = Renumber(5)
+    deltas = ["Fourth says so [", "4]. Second", " agrees [2", "]. Invented [9]. Again [4, ", "2]."]
+    shown = "".join(renumber.feed(d) for d in deltas) + renumber.flush()
+    assert shown == "Fourth says so [1]. Second agrees [2]. Invented. Again [1][2]."
+
+
+def test_citations_carry_url_date_and_authors():
+    from rag.answer.citations import paper_url
+
+    own = Hit(paper_id="a", title="Tower+: Bridging", score=1, snippet="", url="https://arxiv.org/abs/2506.17080",
+              date="2025-06-20", authors=7)
+    searched = Hit(paper_id="b", title="CodeT5+ & friends", score=1, snippet="")
+    mapped = map_citations("A [1]. B [2].", [own, searched])
+    first, second = (c.to_dict() for c in mapped.citations)
+    assert first == {"n": 1, "title": "Tower+: Bridging", "paper_id": "a", "url": "https://arxiv.org/abs/2506.17080",
+                     "date": "2025-06-20", "authors": 7}
+    assert second == {"n": 2, "title": "CodeT5+ & friends", "paper_id": "b",
+                      "url": "https://arxiv.org/search/?searchtype=title&query=CodeT5%2B+%26+friends"}
+    assert paper_url(searched) == second["url"]

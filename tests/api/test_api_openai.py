@@ -14,6 +14,10 @@ TOWER = "Tower+: Bridging Generality and Translation Specialization in Multiling
 TOWER_Q = "How does Tower+ balance translation quality with general chat ability?"
 
 
+def titles(citations: list[dict]) -> list[str]:
+    return [c["title"] for c in citations]
+
+
 @pytest.fixture(scope="module")
 def sdk(api_server):
     return openai.OpenAI(base_url=api_server.url + "/v1", api_key="unused-without-RAG_API_TOKEN", max_retries=0)
@@ -30,10 +34,14 @@ def test_completion_carries_answer_sources_and_citations(sdk):
     content = reply.choices[0].message.content
     citations = reply.model_extra["citations"]
     assert reply.object == "chat.completion" and reply.choices[0].finish_reason == "stop"
-    assert TOWER in citations
+    assert TOWER in titles(citations)
     body, sources = content.split("\n\nSources:\n")
     assert "[1]" in body
-    assert all(title in sources for title in citations), "every cited title is listed under Sources"
+    assert all(f"[{c['n']}] {c['title']}" in sources for c in citations), "every cited title is listed under Sources"
+    assert [c["n"] for c in citations] == list(range(1, len(citations) + 1)), "numbered 1..m without gaps"
+    assert all(f"[{c['n']}]" in body and c["url"].startswith("https://") for c in citations)
+    assert reply.usage.total_tokens > 0 and reply.usage.completion_tokens > 0 and reply.usage.prompt_tokens > 0
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
 
 
 def test_streaming_ends_with_citations_and_matches_the_plain_reply(sdk):
@@ -43,10 +51,12 @@ def test_streaming_ends_with_citations_and_matches_the_plain_reply(sdk):
     assert all(c.object == "chat.completion.chunk" for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-1].choices[0].finish_reason == "stop"
-    assert TOWER in chunks[-1].model_extra["citations"]
+    assert TOWER in titles(chunks[-1].model_extra["citations"])
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
     plain = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": TOWER_Q}])
     assert streamed == plain.choices[0].message.content
+    assert chunks[-1].model_extra["citations"] == plain.model_extra["citations"], "the stream cites like the reply"
+    assert chunks[-1].usage.total_tokens == plain.usage.total_tokens > 0
 
 
 def test_history_comes_from_the_messages_only(sdk):
@@ -57,16 +67,16 @@ def test_history_comes_from_the_messages_only(sdk):
         {"role": "assistant", "content": "Tower+ is trained in stages. [1]\n\nSources:\n[1] " + TOWER},
         {"role": "user", "content": follow_up},
     ])
-    assert TOWER in with_history.model_extra["citations"]
+    assert TOWER in titles(with_history.model_extra["citations"])
     alone = sdk.chat.completions.create(model="paperchat", messages=[{"role": "user", "content": follow_up}])
-    assert TOWER not in alone.model_extra["citations"], "the previous request's conversation must not leak in"
+    assert TOWER not in titles(alone.model_extra["citations"]), "the previous request's conversation must not leak in"
 
 
 def test_text_content_parts_are_accepted(sdk):
     reply = sdk.chat.completions.create(model="paperchat-extractive", messages=[
         {"role": "user", "content": [{"type": "text", "text": TOWER_Q}]}])
     assert reply.model == "paperchat-extractive"
-    assert TOWER in reply.model_extra["citations"]
+    assert TOWER in titles(reply.model_extra["citations"])
 
 
 def test_refusal_has_no_sources_and_no_citations(engine, corpus_index):

@@ -38,6 +38,13 @@ def test_ask_returns_the_cli_json_shape(client):
     assert all(c["paper_id"] in retrieved for c in data["citations"])
     assert data["mode"] == "extractive" and data["refused"] is False
     assert data["standalone_question"] == data["question"], "a single question is searched as asked"
+    tower = next(c for c in data["citations"] if c["title"] == TOWER)
+    assert set(tower) == {"n", "title", "paper_id", "url", "date", "authors"}
+    assert (tower["date"], tower["authors"]) == ("2025-06-20", 7)
+    assert tower["url"].startswith("https://arxiv.org/search/") and "Tower%2B" in tower["url"]
+    assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
+    assert all(f"[{c['n']}]" in data["answer"] for c in data["citations"])
+    assert data["usage"]["total_tokens"] == data["usage"]["prompt_tokens"] + data["usage"]["completion_tokens"] > 0
 
 
 def test_healthz_reports_index_facts(client):

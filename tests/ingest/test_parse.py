@@ -94,6 +94,19 @@ def test_jsonl_and_csv(write):
     assert paper.abstract == "An abstract, with a comma." and paper.date == date(2023, 1, 1)
 
 
+def test_records_with_arxiv_ids_keep_a_link_to_the_paper(write):
+    rows = [{"title": "A", "abstract": "x.", "arxiv_id": "2506.17080v2"},
+            {"title": "B", "abstract": "y.", "id": "arXiv:2401.00001"},
+            {"title": "C", "abstract": "z.", "arxiv": "hep-th/9901001"},
+            {"title": "D", "abstract": "w.", "id": "42"},
+            {"title": "E", "abstract": "v.", "url": "https://example.org/e", "arxiv_id": "2506.17080"}]
+    got = parse_file(write("arxiv.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    assert [p.url for p in got] == ["https://arxiv.org/abs/2506.17080v2", "https://arxiv.org/abs/2401.00001",
+                                    "https://arxiv.org/abs/hep-th/9901001", "", "https://example.org/e"]
+    csv_path = write("arxiv.csv", "title,abstract,arxiv_id\nF,An abstract.,2310.12345\n")
+    assert parse_file(csv_path)[0].url == "https://arxiv.org/abs/2310.12345"
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -55,3 +55,23 @@ def test_mapping_is_idempotent(text, sources):
     twice = map_citations(once.text, sources)
     assert twice.text == once.text
     assert [c.number for c in twice.citations] == [c.number for c in once.citations]
+
+
+@given(answers, sources_st, st.lists(st.integers(min_value=0, max_value=400), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_reading_order_numbers_are_1_to_m_and_the_stream_shows_the_final_text(text, sources, cuts):
+    from rag.answer.citations import Renumber
+    from rag.types import Answer
+
+    mapped = map_citations(text, sources)
+    answer = Answer(question="q", text=mapped.text, citations=mapped.citations, sources=sources)
+    bounds = sorted({min(c, len(mapped.text)) for c in cuts} | {0, len(mapped.text)})
+    stream = Renumber(len(sources))
+    shown = "".join(stream.feed(mapped.text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)) + stream.flush()
+    Renumber(len(sources)).finish(answer)
+    assert shown == answer.text, "deltas split anywhere are renumbered exactly like the final answer"
+    in_text = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert list(dict.fromkeys(in_text)) == list(range(1, len(set(in_text)) + 1)), "1..m in order of first use"
+    assert [c.number for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        assert sources[c.source - 1].title == c.title and sources[c.source - 1].paper_id == c.paper_id

@@ -1,12 +1,58 @@
-"""Browser fixtures: one UI server and one headless Chromium per test session, a fresh tab per test."""
+"""Browser fixtures: one UI server and one headless Chromium per test session, a fresh tab per test,
+and the helpers every browser test uses to ask like a user and read what the page shows."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
+from rag import Engine
 from ui.screenshot import CHROMIUM, launch_browser, running_app
+
+#: True once an answer is complete: n bot bubbles, Ask enabled again, the last bubble not the placeholder.
+DONE = """(n) => {
+  const bots = document.querySelectorAll('#pc-chat [data-testid="bot"]');
+  if (bots.length < n) return false;
+  const send = document.querySelector('#pc-send');
+  return !!send && !send.disabled && !bots[bots.length - 1].innerText.startsWith('Searching');
+}"""
+
+
+def bot_messages(page) -> list[str]:
+    return [t.strip() for t in page.locator('#pc-chat [data-testid="bot"]').all_inner_texts()]
+
+
+def ask(page, question: str, press_enter: bool = True) -> str:
+    """Send a question like a user and return the finished answer bubble's text."""
+    before = len(bot_messages(page))
+    box = page.locator("#pc-question textarea")
+    box.fill(question)
+    if press_enter:
+        box.press("Enter")
+    else:
+        page.locator("#pc-send").click()
+    page.wait_for_function(DONE, arg=before + 1, timeout=120_000)  # the first answer warms the models up
+    return bot_messages(page)[-1]
+
+
+def cards(page) -> list[dict]:
+    """The cards of the answer shown in the sources panel."""
+    return page.locator("#pc-sources .pc-turn.pc-current .pc-card").evaluate_all(
+        """els => els.map(e => ({title: e.querySelector('.pc-title a').childNodes[0].textContent,
+                                href: e.querySelector('.pc-title a').href, target: e.querySelector('.pc-title a').target,
+                                date: e.dataset.date, badge: e.querySelector('.pc-badge').innerText,
+                                marks: [...e.querySelectorAll('.pc-snippet mark')].map(m => m.innerText.toLowerCase())}))"""
+    )
+
+
+def pick_year(page, elem_id: str, year: str) -> None:
+    box = page.locator(f"#{elem_id} input")
+    box.click()
+    box.fill(year)
+    page.locator("ul[role='listbox'] li", has_text=year).first.click()
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +74,9 @@ def browser(ui_url):  # depends on the server so that it closes first and the se
         chromium.close()
 
 
-def _open(browser, url: str):
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
+def _open(browser, url: str, width: int = 1440, height: int = 960, mobile: bool = False):
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
+                                  accept_downloads=True)
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.goto(url)
@@ -39,8 +86,15 @@ def _open(browser, url: str):
 
 @pytest.fixture
 def page(ui_url, browser):
-    """A new browser context (so a new Gradio session) with the app loaded."""
+    """A new browser context (so a new Gradio session and empty browser storage) with the app loaded."""
     context, page = _open(browser, ui_url)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def mobile_page(ui_url, browser):
+    context, page = _open(browser, ui_url, 390, 844, mobile=True)
     yield page
     context.close()
 
@@ -58,3 +112,47 @@ def open_tab(ui_url, browser):
     yield _tab
     for context in contexts:
         context.close()
+
+
+class SilentLLM:
+    """An OpenAI-compatible endpoint that accepts connections and never replies: an LLM that hangs.
+
+    Real sockets, no canned answer: the engine waits on it exactly as on an overloaded server, which is
+    what a user's Stop button is for.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.clients: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(client)
+
+    def close(self) -> None:
+        self.sock.close()
+        for client in self.clients:
+            client.close()
+
+
+@pytest.fixture
+def stalled_page(engine, browser):
+    """The app answering in openai mode from an endpoint that never replies, in a fresh tab."""
+    silent = SilentLLM()
+    stalled = Engine.from_settings(engine.settings, llm="openai", openai_base_url=f"http://127.0.0.1:{silent.port}/v1",
+                                   openai_api_key="unused", llm_timeout=60, llm_retries=0)
+    for cached in ("store", "embedder", "bm25", "retriever", "gate", "sentence_warmup"):  # share index and models
+        stalled.__dict__[cached] = getattr(engine, cached)
+    try:
+        with running_app(stalled) as url:
+            context, page = _open(browser, url)
+            yield page
+            context.close()
+    finally:
+        silent.close()
