@@ -26,7 +26,9 @@ KOpt = Annotated[int | None, typer.Option("--k", "-k", help="Number of papers (d
 YearFrom = Annotated[int | None, typer.Option("--year-from", help="Only papers dated this year or later.")]
 YearTo = Annotated[int | None, typer.Option("--year-to", help="Only papers dated this year or earlier.")]
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only papers from this corpus file.")]
-LLMOpt = Annotated[str | None, typer.Option("--llm", help="auto | openai | local | extractive")]
+LLMOpt = Annotated[str | None, typer.Option(
+    "--llm", help="auto (openai when OPENAI_API_KEY/OPENAI_BASE_URL is set, else extractive) | openai | "
+                  "local (SmolLM2, CPU) | extractive (quoted evidence, no LLM)")]
 
 
 def _engine():

@@ -71,7 +71,8 @@ class Settings(BaseSettings):
         "contain; below it we refuse. 0 turns the check off."))
 
     # --- answering --------------------------------------------------------------------------
-    llm: LLMMode = "auto"
+    llm: LLMMode = Field("auto", description=(
+        "auto = openai when an OpenAI-compatible endpoint is configured, else extractive (rag.llm.resolve_mode)."))
     llm_model: str = Field("", description="Model name for the openai backend (default gpt-4o-mini).")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds per LLM request.")
     llm_max_tokens: int = Field(256, ge=16)

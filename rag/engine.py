@@ -147,22 +147,32 @@ class Engine:
                llm: LLMMode | None = None, history: list[tuple[str, str]] | None = None,
                retriever: RetrieverMode | None = None, standalone: str | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as they are produced, then the final structured :class:`Answer`."""
+        from rag.answer import compose as composer
+        from rag.answer.intent import COMPARE, LIST, OVERVIEW, detect
+
         t0 = time.perf_counter()
         question = self.clean_question(question)
         query = standalone or question
         mode = self.resolve_mode(llm)
         self.sentence_warmup  # noqa: B018 - started on the first answer, once per engine
-        hits = self.search(query, k=k or self.settings.top_k, filters=filters, retriever=retriever)
+        k = k or self.settings.top_k
+        intent = detect(query)
+        # A list, overview or comparison looks deeper than the k papers shown: k is what is shown, not a cap
+        # on how complete the answer is (extra papers are shown only when the answer cites them).
+        depth = k * composer.DEPTH if intent.kind in (LIST, OVERVIEW, COMPARE) else k
+        candidates = self.search(query, k=depth, filters=filters, retriever=retriever)
+        hits = candidates[:k]
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
         t1 = time.perf_counter()
-        scored = self.score_sentences(query, hits)
+        scored_all = self.score_sentences(query, candidates)
+        scored = [s for s in scored_all if s.source <= len(hits)]
         if self.gate.decide(query, hits, scored).refuse:
             answer.text, answer.refused = REFUSAL, True
             answer.mode = mode
             yield answer.text
         elif mode == "extractive":
-            yield from self._extractive(answer, scored)
+            yield from self._extractive(answer, scored_all, candidates, intent)
         else:
             from rag.answer.generate import generate
 
@@ -171,10 +181,37 @@ class Engine:
                              "total": (time.perf_counter() - t0) * 1000}
         yield answer
 
-    def _extractive(self, answer: Answer, scored: list) -> Iterator[str]:
-        """Fill ``answer`` with the extractive composition; yields the text once."""
-        picked = extractive.compose_for(answer.standalone_question or answer.question, answer.sources, scored)
-        mapped = map_citations(extractive.render(picked), answer.sources)
+    def compose(self, answer: Answer, scored: list, candidates: list[Hit] | None = None, intent=None):
+        """The question-aware composition (rag.answer.compose) for ``answer``, over ``candidates`` (default:
+        its sources). Cited candidates beyond the sources are appended to ``answer.sources`` (renumbered),
+        so every [n] of the result indexes ``answer.sources``."""
+        from rag.answer import compose as composer
+        from rag.answerable import named_sources
+
+        question = answer.standalone_question or answer.question
+        pool = candidates or answer.sources
+        shown = len(answer.sources)
+        comp = composer.compose_answer(question, pool, scored, intent, named=named_sources(question, pool),
+                                       similarity=self._similarity)
+        extra = sorted(n for n in comp.papers if n > shown)
+        mapping = {n: n for n in range(1, shown + 1)} | {n: shown + i for i, n in enumerate(extra, start=1)}
+        answer.sources = list(answer.sources[:shown]) + [pool[n - 1] for n in extra]
+        return comp.renumbered(mapping)
+
+    def _similarity(self, texts: list[str]):
+        vectors = self.embedder.embed_sentences(texts)
+        return (vectors @ vectors.T).tolist()
+
+    def _extractive(self, answer: Answer, scored: list, candidates: list[Hit] | None = None,
+                    intent=None) -> Iterator[str]:
+        """Fill ``answer`` with the extractive composition; yields the text once. Nothing quotable (every
+        relevant sentence was an instruction to the reader, say) is a refusal, not an empty answer."""
+        comp = self.compose(answer, scored, candidates, intent)
+        if comp.empty:
+            answer.text, answer.refused, answer.citations = REFUSAL, True, []
+            yield answer.text
+            return
+        mapped = map_citations(comp.text, answer.sources)
         answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
         answer.model = answer.model or "extractive"
         yield answer.text

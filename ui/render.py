@@ -111,11 +111,12 @@ def pretty_date(iso: str) -> str:
 # --- chat messages --------------------------------------------------------------------------------
 
 def answer_markdown(answer: Answer) -> str:
-    """The final chat bubble: notice, answer text with [n] markers, then the cited titles."""
-    parts = []
-    if answer.notice:
-        parts.append(f"> **Note:** {md_escape(answer.notice)}")
-    parts.append(answer.text)
+    """The final chat bubble: answer text with [n] markers, the cited titles, then a small footer.
+
+    A notice (an LLM fallback, say) is metadata about how the answer was made, so it goes in the
+    footer in small print, never above the answer where it would read as the answer's first line.
+    """
+    parts = [answer.text]
     if answer.citations:
         lines = [f"[{c.number}] *{md_escape(c.title)}*" for c in sorted(answer.citations, key=lambda c: c.number)]
         parts.append("**Sources**\n" + "\n".join(lines))
@@ -123,6 +124,8 @@ def answer_markdown(answer: Answer) -> str:
         part for part in (answer.mode, answer.model if answer.model != answer.mode else "") if part)
     if answer.timings_ms.get("total"):
         footer += f" · {answer.timings_ms['total'] / 1000:.1f} s"
+    if answer.notice:
+        footer += f" · note: {answer.notice}"
     parts.append(f"<sub>{html.escape(footer)}</sub>")
     return "\n\n".join(parts)
 

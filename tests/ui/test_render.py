@@ -61,9 +61,10 @@ def test_answer_markdown_lists_cited_titles_in_marker_order_with_notice():
         timings_ms={"total": 1234.0},
     )
     md = render.answer_markdown(answer)
-    assert md.startswith("> **Note:** LLM unreachable")
+    assert md.startswith("B says so. [2]"), "a notice never opens the answer"
+    assert ">" not in md.split("<sub>")[0], "no block quote"
     assert md.index("[1] *Paper A*") < md.index("[2] *Paper \\*B\\**")
-    assert md.endswith("<sub>extractive · 1.2 s</sub>")
+    assert md.endswith("<sub>extractive · 1.2 s · note: LLM unreachable; showing quotes</sub>")
 
 
 def test_refusal_has_no_sources_block():
