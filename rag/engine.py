@@ -192,7 +192,7 @@ class Engine:
         pool = candidates or answer.sources
         shown = len(answer.sources)
         comp = composer.compose_answer(question, pool, scored, intent, named=named_sources(question, pool),
-                                       similarity=self._similarity)
+                                       similarity=self._similarity, idf=self.gate.idf())
         extra = sorted(n for n in comp.papers if n > shown)
         mapping = {n: n for n in range(1, shown + 1)} | {n: shown + i for i, n in enumerate(extra, start=1)}
         answer.sources = list(answer.sources[:shown]) + [pool[n - 1] for n in extra]
