@@ -62,7 +62,8 @@ def main() -> None:
                 precision.append(citation_precision(cited, expected))
                 recall.append(citation_recall(cited, expected))
                 size.append(len(comp.papers))
-            print(f"margin {margin:.2f} topic {weight:.2f} power {power:.0f}: precision {mean(precision):.3f} recall {mean(recall):.3f} "
+            print(f"margin {margin:.2f} topic {weight:.2f} power {power:.0f}: "
+                  f"precision {mean(precision):.3f} recall {mean(recall):.3f} "
                   f"papers/answer {mean(size):.1f}")
 
 
