@@ -176,6 +176,8 @@ class Engine:
         else:
             from rag.answer.generate import generate
 
+            if mode == "openai" and len(candidates) > len(hits):  # the model writes from the same deeper evidence
+                scored = self._widen(answer, scored_all, candidates, intent)
             yield from generate(self, answer, scored, history or [])
         answer.timings_ms = {"retrieve": t_retrieve, "generate": (time.perf_counter() - t1) * 1000,
                              "total": (time.perf_counter() - t0) * 1000}
@@ -197,6 +199,17 @@ class Engine:
         mapping = {n: n for n in range(1, shown + 1)} | {n: shown + i for i, n in enumerate(extra, start=1)}
         answer.sources = list(answer.sources[:shown]) + [pool[n - 1] for n in extra]
         return comp.renumbered(mapping)
+
+    def _widen(self, answer: Answer, scored: list, candidates: list[Hit], intent) -> list:
+        """Add the candidates the composition cites to ``answer.sources``; the evidence renumbered to match."""
+        from dataclasses import replace
+
+        shown = len(answer.sources)
+        self.compose(answer, scored, candidates, intent)
+        position = {id(h): n for n, h in enumerate(candidates, start=1)}
+        mapping = {position[id(h)]: n for n, h in enumerate(answer.sources, start=1) if id(h) in position}
+        mapping.update({n: n for n in range(1, shown + 1)})
+        return [replace(s, source=mapping[s.source]) for s in scored if s.source in mapping]
 
     def _similarity(self, texts: list[str]):
         vectors = self.embedder.embed_sentences(texts)

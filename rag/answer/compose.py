@@ -77,6 +77,10 @@ _DEFINING = re.compile(
     r"|family|series|technique|recipe|architecture|pipeline|algorithm|strategy|paradigm)s?\b",
     re.I,
 )
+# "Code is released at https://…": availability notes, quoted only when the question asks where to get something.
+_BOILERPLATE = re.compile(r"https?:\s?//|\bgithub\.com\b|\b(?:code|models?|weights|data(?:set)?s?|checkpoints)"
+                          r"(?: and [\w-]+)* (?:is|are|will be) (?:publicly |freely |openly )?(?:available|released)\b", re.I)
+_WANTS_LINK = re.compile(r"\b(?:code|github|url|link|download|available|release[sd]?|open[- ]source|weights|where)\b", re.I)
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[a-z0-9][a-z0-9+\-.]*")
 _STOP_WORDS = """a an the of for on in to and or with by from at as is are was were be been does do did what which
@@ -299,6 +303,8 @@ def compose_answer(question: str, hits: list[Hit], scored: list[Scored], intent:
     """
     ask = intent or intents.detect(question)
     clean = [s for s in scored if not is_instruction(s.sentence)]
+    if not _WANTS_LINK.search(question):
+        clean = [s for s in clean if not _BOILERPLATE.search(s.sentence)] or clean
     if not clean:
         return Composition(ask.kind)
     pool = [s for s in clean if s.source in named] if named else []

@@ -142,6 +142,7 @@ class Verifier:
     _echo: bool = False  # the last checked sentence was a fragment or restated a title / the question
     lead: int = 0  # sentences in ``kept`` that the engine quoted before the model wrote anything
     claims: bool = False  # check each claim (numbers, names, key terms) against the whole cited abstract
+    preferred: list[Scored] = field(default_factory=list)  # the composition's quotes: replacements come from these first
     confirmed: bool = False  # the model's own sentence restated the quoted lead
     _lead_vectors: list = field(default_factory=list)
 
@@ -250,6 +251,10 @@ class Verifier:
 
     def _replacement(self, number: int) -> str | None:
         """The best not-yet-used abstract sentence of source ``number``, if it is relevant enough."""
+        for s in self.preferred:
+            if s.source == number and s.sentence not in self._used:
+                self._used.add(s.sentence)
+                return f"{s.sentence} [{number}]"
         floor = self._best - REPLACE_MARGIN
         for s in sorted((s for s in self.scored if s.source == number), key=lambda s: -s.score):
             if s.score < floor:
@@ -425,12 +430,14 @@ CONTEXT_PER_SOURCE = 2
 
 def composed_blocks(composition: Composition, hits, scored: list[Scored]) -> dict[int, list[str]]:
     """Each composed paper's evidence for the prompt: its quoted sentences plus its next best ones, in
-    abstract order (the composition decides which papers and which facts; the model only writes)."""
+    abstract order (the composition decides which papers and which facts; the model only writes). A list
+    or comparison gets the quotes alone, so that every paper it names fits RAG_CONTEXT_TOKENS."""
     quoted = {s.sentence for s in composition.picked}
+    context = 0 if composition.kind in (LIST, COMPARE, "overview") else CONTEXT_PER_SOURCE
     out: dict[int, list[str]] = {}
     for n in composition.papers:
         own = sorted((s for s in scored if s.source == n), key=lambda s: -s.score)
-        extra = [s.sentence for s in own if s.sentence not in quoted][:CONTEXT_PER_SOURCE]
+        extra = [s.sentence for s in own if s.sentence not in quoted][:context]
         wanted = {s.sentence for s in composition.picked if s.source == n} | set(extra)
         abstract = hits[n - 1].abstract or hits[n - 1].snippet
         out[n] = sorted(wanted, key=lambda t: (abstract.find(t) if t in abstract else 10 ** 6))
@@ -452,7 +459,8 @@ def _write_from_composition(engine, answer: Answer, scored: list[Scored], histor
     settings = engine.settings
     question = answer.standalone_question or answer.question
     intent = detect(question)
-    composition = compose_answer(question, answer.sources, scored, intent, named=named_sources(question, answer.sources))
+    composition = compose_answer(question, answer.sources, scored, intent, named=named_sources(question, answer.sources),
+                                 idf=engine.gate.idf())
     if composition.empty:
         yield from fallback(engine, answer, scored, "")
         return
@@ -480,7 +488,7 @@ def _write_from_composition(engine, answer: Answer, scored: list[Scored], histor
     for attempt in range(backend.attempts):
         verifier = Verifier(SupportChecker(engine.embedder, evidence, question=question, abstracts=abstracts),
                             [s for s in scored if s.source in allowed], allowed, sentences, policy or POLICY,
-                            claims=True)
+                            claims=True, preferred=composition.picked)
         try:
             deltas = backend.stream(messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
                                     stop=prompts.STOP, timeout=settings.llm_timeout)
@@ -512,7 +520,7 @@ def _write_from_composition(engine, answer: Answer, scored: list[Scored], histor
     if intent.kind in (LIST, COMPARE):  # a paper the model left out keeps its composed quote
         cited = {int(n) for text in verifier.kept for n in re.findall(r"\[(\d+)\]", text)}
         for s in composition.picked:
-            if s.source in allowed and s.source not in cited and s.sentence not in verifier._used:
+            if s.source not in cited and s.sentence not in verifier._used:
                 text = f"{s.sentence} [{s.source}]"
                 verifier.kept.append(text)
                 cited.add(s.source)

@@ -68,7 +68,7 @@ def test_a_list_names_every_relevant_paper_one_bullet_each_and_leaves_out_the_re
     evidence = scored(FILTERING, {(1, 1): 0.80, (2, 1): 0.78, (3, 0): 0.77, (4, 0): 0.74, (5, 0): 0.80 - LIST_MARGIN - 0.05})
     comp = compose_answer(question, FILTERING, evidence)
     assert comp.kind == intent.LIST
-    assert comp.papers == [1, 2, 3, 4]  # all four within the cut-off, best first; the speech paper is not
+    assert sorted(comp.papers) == [1, 2, 3, 4]  # all four within the cut-off; the speech paper is not
     lines = comp.text.splitlines()
     assert lines[0] == "Papers that fit the question:"  # framing, no citation
     assert [line[:2] for line in lines[1:]] == ["- "] * 4
@@ -209,7 +209,7 @@ def test_the_data_filtering_question_names_at_least_three_relevant_papers(engine
 @pytest.mark.parametrize("question", [
     "Which papers propose data filtering for LLM pre-training?",
     "What is TorchTitan?",
-    "compare CodeT5 and CodeT5+",
+    "MATES vs Group-MATES: how does the group-level version differ?",
     "tell me about transformers",
     "how many tokens in the deepseek llm pretrain dataset",
     "summarize the DINOv2 paper",
@@ -253,3 +253,14 @@ def test_an_injected_instruction_is_never_the_answer(injected_engine):
         answer = injected_engine.ask(question)
         assert "Berlin" not in answer.text, answer.text
         assert "Ignore previous" not in answer.text
+
+
+def test_a_comparison_of_two_named_papers_gives_a_block_for_each(engine):
+    answer = engine.ask("MATES vs Group-MATES: how does the group-level version differ?", llm="extractive")
+    blocks = [b for b in answer.text.split("\n\n") if b.strip()]
+    assert len(blocks) == 2
+    cited = [{int(n) for n in re.findall(r"\[(\d+)\]", b)} for b in blocks]
+    titles = [answer.sources[next(iter(c)) - 1].title for c in cited]
+    assert all(len(c) == 1 for c in cited)
+    assert sorted(titles) == ["Data-Efficient Pretraining with Group-Level Data Influence Modeling",
+                              "MATES: Model-Aware Data Selection for Efficient Pretraining with Data Influence Models"]

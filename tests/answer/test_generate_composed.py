@@ -112,8 +112,16 @@ def test_a_list_keeps_every_composed_paper_when_the_model_names_fewer(gpt, stub)
     assert len(answer.citations) >= 3
 
 
-def test_a_fallback_notice_is_metadata_not_answer_text(gpt, stub):
+def test_an_unsupported_sentence_is_replaced_by_the_composed_quote(gpt, stub):
+    extractive = gpt.ask("What is TorchTitan?", llm="extractive")
     stub.reply = "Bananas are yellow and grow in warm climates near the equator [1]."
+    answer = gpt.ask("What is TorchTitan?")
+    assert "Bananas" not in answer.text
+    assert answer.text.split(" [1]")[0] == extractive.text.split(" [1]")[0]  # the defining sentence, quoted
+
+
+def test_a_fallback_notice_is_metadata_not_answer_text(gpt, stub):
+    stub.reply = "Bananas are yellow and grow in warm climates near the equator [9]."
     answer = gpt.ask("What is TorchTitan?")
     assert answer.notice  # said once, as metadata
     assert "not supported" not in answer.text and not answer.text.startswith(">")
