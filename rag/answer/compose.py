@@ -242,6 +242,11 @@ def _bullets(picked: list[Scored]) -> list[Line]:
     return [("- ", [s]) for s in picked]
 
 
+#: A comparison side names a paper when this share of its words (IDF-weighted) is in the paper's title, or
+#: twice that in its abstract; a side that names nothing ("on when image data should enter") adds no block.
+SIDE_MATCH = 0.6
+
+
 def resolve_targets(targets: list[str], hits: list[Hit], candidates: list[int]) -> list[int]:
     """Each comparison side -> the candidate paper whose title (or else abstract) matches it best."""
     from rag.answerable import paper_text, term_coverage
@@ -258,7 +263,7 @@ def resolve_targets(targets: list[str], hits: list[Hit], candidates: list[int]) 
             score = title + 0.5 * term_coverage(target, paper_text(hit))
             if score > best_score:
                 best, best_score = n, score
-        if best is not None and best_score >= 0.5:
+        if best is not None and best_score >= SIDE_MATCH:
             chosen.append(best)
     return chosen
 
@@ -321,6 +326,8 @@ def compose_answer(question: str, hits: list[Hit], scored: list[Scored], intent:
         if len(sides) < 2:
             rel = relevance(clean)
             sides = (sorted(named, key=lambda n: -rel.get(n, 0.0)) if named and len(named) >= 2 else candidates)[:4]
+        if re.search(r"\b(?:two|both)\b", question, re.I):
+            sides = sides[:2]
         by_paper = _by_paper(clean)
         lines: list[Line] = []
         for n in sides:

@@ -97,17 +97,33 @@ def fold(question: str) -> str:
     return " ".join(words)
 
 
+_QUOTED = re.compile(r"(?:^|(?<=[\s(]))['‘“\"](.{3,120}?)['’”\"](?=[\s,.:;?)]|$)")
+
+
 def compare_targets(question: str) -> list[str]:
-    """The sides of a comparison: "X vs Y", "compare X and Y", "how do X and Y differ", "X, Y and Z"."""
+    """The sides of a comparison: "X vs Y", "compare X and Y", "how do X and Y differ", "X, Y and Z".
+
+    A quoted title is one side whatever it contains ("'Pretraining Language Models with Human Preferences'");
+    "with" / "to" separate sides only right after "compare X" ("compare MosaicBERT with …")."""
+    quoted = [q.strip() for q in _QUOTED.findall(question)]
+    if quoted:
+        question = _QUOTED.sub(" QUOTED ", question)
     text = re.sub(r"[?!.]+\s*$", "", question.strip())
+    text = re.sub(r"(?i)^(\s*(?:please\s+)?(?:compare|contrast|comparing)\s+\S+(?:\s+\S+)?)\s+(?:with|to)\s+", r"\1 vs ",
+                  text)
     text = re.sub(r"(?i)^\s*(?:please\s+)?(?:compare|contrast|comparison of|comparing)\s+", "", text)
     text = re.sub(r"(?i)^\s*how (?:do|does|did|are|is)\s+(?:the\s+)?", "", text)
     text = re.sub(r"(?i)^\s*what(?:'s| is| are) the differences? between\s+", "", text)
     text = re.split(r"(?i)\s*(?::|—|–| - |\bdiffer\b|\bin (?:terms of|how|what)\b|\bregarding\b|\bon (?:how|what|when)\b"
                     r"|\bwhen it comes to\b|\bwith respect to\b|\bin their\b)", text)[0]
-    parts = re.split(r"(?i)\s*(?:\bvs\.?\b|\bversus\b|\band\b|\bwith\b|\bto\b|,|&|/)\s*", text)
+    parts = re.split(r"(?i)\s*(?:\bvs\.?\b|\bversus\b|\band\b|,|&)\s*", text)
     parts = [p.strip(" '\"‘’“”()") for p in parts]
-    return [p for p in parts if p and len(p) > 1 and p.lower() not in {"the", "both", "each", "them"}]
+    parts = [p for p in parts if p and len(p) > 1 and p.lower() not in {"the", "both", "each", "them"}]
+    if quoted:  # put the quoted titles back where they were
+        queue = iter(quoted)
+        parts = [re.sub(r"QUOTED", lambda _: next(queue, ""), p).strip() for p in parts]
+        parts = [p for p in parts if p]
+    return parts
 
 
 def detect(question: str) -> Intent:
