@@ -137,16 +137,12 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the indexed abstracts, citing paper titles."""
-    from rag.types import Answer
-
     engine = _engine()
-    answer = None
-    for item in engine.stream(question, k=k, filters=_filters(year_from, year_to, source), llm=llm):
-        if isinstance(item, Answer):
-            answer = item
-        elif stream and not as_json:
-            typer.echo(item, nl=False)
-    assert answer is not None
+    deltas = engine.answer_stream(question, k=k, filters=_filters(year_from, year_to, source), llm=llm)
+    for delta in deltas:
+        if stream and not as_json:
+            typer.echo(delta, nl=False)
+    answer = deltas.answer
     if not as_json:
         typer.echo("" if stream else answer.text)
     _print_answer(answer, as_json)
@@ -169,7 +165,6 @@ def stats(as_json: JsonOpt = False) -> None:
 def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
     """Interactive terminal chat; follow-up questions use the conversation so far."""
     from rag.errors import RagError
-    from rag.types import Answer
 
     engine = _engine()
     session = engine.chat(llm=llm, k=k)
@@ -191,15 +186,11 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
             continue
         try:
             typer.echo("bot> ", nl=False)
-            answer = None
-            for item in session.stream(line):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    typer.echo(item, nl=False)
+            deltas = session.answer_stream(line)
+            for delta in deltas:
+                typer.echo(delta, nl=False)
             typer.echo()
-            if answer:
-                _print_answer(answer, False)
+            _print_answer(deltas.answer, False)
         except RagError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED)
 

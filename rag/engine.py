@@ -18,7 +18,7 @@ from rag.answer import extractive
 from rag.answer.citations import map_citations
 from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
 from rag.errors import BadQuestion, EmptyIndex
-from rag.types import Answer, Filters, Hit, IngestReport, final_answer
+from rag.types import Answer, AnswerStream, Filters, Hit, IngestReport, final_answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -183,6 +183,10 @@ class Engine:
                              "total": (time.perf_counter() - t0) * 1000}
         yield answer
 
+    def answer_stream(self, question: str, **options) -> AnswerStream:
+        """:meth:`stream` as a typed :class:`AnswerStream`: iterate for text deltas, then ``.answer``."""
+        return AnswerStream(self.stream(question, **options))
+
     def compose(self, answer: Answer, scored: list, candidates: list[Hit] | None = None, intent=None):
         """The question-aware composition (rag.answer.compose) for ``answer``, over ``candidates`` (default:
         its sources). Cited candidates beyond the sources are appended to ``answer.sources`` (renumbered),
@@ -255,16 +259,18 @@ class ChatSession:
         clean = self.engine.clean_question(question)
         mode = self.engine.resolve_mode(overrides.get("llm", self.llm))
         standalone = condense(self.engine, clean, self.history, mode)
-        answer = None
-        for item in self.engine.stream(
+        stream = self.engine.answer_stream(
             clean, k=overrides.get("k", self.k), filters=overrides.get("filters", self.filters),
             llm=overrides.get("llm", self.llm), history=self.history[-self.max_turns:], standalone=standalone,
-        ):
-            if isinstance(item, Answer):
-                answer = item
-            yield item
-        if answer is not None:
-            self.history.append((answer.standalone_question or clean, answer.text))
+        )
+        yield from stream
+        answer = stream.answer
+        self.history.append((answer.standalone_question or clean, answer.text))
+        yield answer
+
+    def answer_stream(self, question: str, **overrides) -> AnswerStream:
+        """:meth:`stream` as a typed :class:`AnswerStream` (the turn joins the history when it ends)."""
+        return AnswerStream(self.stream(question, **overrides))
 
     def ask(self, question: str, **overrides) -> Answer:
         return final_answer(self.stream(question, **overrides))
