@@ -47,25 +47,23 @@ def main() -> None:
     print(f"recall ceiling (expected papers among the {args.k * composer.DEPTH} candidates): {mean(ceiling):.3f}")
     print(f"{len(items)} {args.split} questions ({args.kinds}); refused by the gate: "
           f"{sum(1 for _, h, _ in cases if h is None)}")
-    for margin, weight, power in [(m, w, p) for p in (1.0, 2.0) for m in (0.15, 0.2, 0.25) for w in (0.3, 0.5)]:
-        if True:
-            precision, recall, size = [], [], []
-            for item, hits, scored in cases:
-                expected = {normalize_title(t) for t in item.expected_titles}
-                if hits is None:
-                    recall.append(0.0)
-                    continue
-                comp = composer.compose_answer(item.question, hits, scored, detect(item.question),
-                                               named=named_sources(item.question, hits), idf=idf, margin=margin,
-                                               topic_weight=weight, topic_power=power)
-                cited = [normalize_title(hits[n - 1].title) for n in comp.papers]
-                precision.append(citation_precision(cited, expected))
-                recall.append(citation_recall(cited, expected))
-                size.append(len(comp.papers))
-            print(f"margin {margin:.2f} topic {weight:.2f} power {power:.0f}: "
-                  f"precision {mean(precision):.3f} recall {mean(recall):.3f} "
-                  f"papers/answer {mean(size):.1f}")
-
+    grid = [(m, w, p, f) for f in (0.0, 0.4, 0.6, 0.8) for p in (2.0,) for m in (0.2, 0.25, 0.3) for w in (0.3,)]
+    for margin, weight, power, floor in grid:
+        precision, recall, size = [], [], []
+        for item, hits, scored in cases:
+            expected = {normalize_title(t) for t in item.expected_titles}
+            if hits is None:
+                recall.append(0.0)
+                continue
+            comp = composer.compose_answer(item.question, hits, scored, detect(item.question),
+                                           named=named_sources(item.question, hits), idf=idf, margin=margin,
+                                           topic_weight=weight, topic_power=power, topic_floor=floor)
+            cited = [normalize_title(hits[n - 1].title) for n in comp.papers]
+            precision.append(citation_precision(cited, expected))
+            recall.append(citation_recall(cited, expected))
+            size.append(len(comp.papers))
+        print(f"margin {margin:.2f} topic {weight:.2f} power {power:.0f} floor {floor:.1f}: "
+              f"precision {mean(precision):.3f} recall {mean(recall):.3f} papers/answer {mean(size):.1f}")
 
 if __name__ == "__main__":
     main()
