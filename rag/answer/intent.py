@@ -40,7 +40,8 @@ _PLURAL_WORKS = r"(?:papers|works|studies|articles|publications|ones)"
 _PLURAL_THINGS = r"(?:approaches|methods|models|datasets|efforts|llms|benchmarks|toolkits)"
 _LIST = [
     re.compile(rf"\b(?:which|what|list|name|show|find|any|all|every|other)\b(?:\s+\S+){{0,3}}?\s+{_PLURAL_WORKS}\b"),
-    re.compile(rf"\b(?:which|what|list|any|all|every)\s+(?:\S+\s+)?{_PLURAL_THINGS}\b(?! (?:does|did|is|was)\b)"),
+    # "which models …" lists; "what approaches exist for …" usually describes one paper (a paraphrase)
+    re.compile(rf"\b(?:which|list|any|all|every)\s+(?:\S+\s+)?{_PLURAL_THINGS}\b(?! (?:does|did|is|was)\b)"),
     re.compile(r"^\s*(?:list|enumerate|name all|show all|find all)\b"),
     re.compile(r"\blist (?:all|every|the)\b|\blist them\b|\ball of them\b"),
     re.compile(r"\b(?:are there|has anyone|have any|any other)\b.*\b(?:papers|works|here|corpus|collection|studies)\b"),

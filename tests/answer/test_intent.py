@@ -48,3 +48,9 @@ def test_a_value_question_wants_a_number():
 ])
 def test_comparison_sides_are_the_named_things(question, targets):
     assert intent.detect(question).targets == targets
+
+
+def test_a_described_method_is_not_a_list():
+    question = ("What approaches exist for reading pen-written equations into LaTeX without needing lots of "
+                "labelled data?")
+    assert intent.detect(question).kind == intent.GENERAL
