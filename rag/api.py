@@ -146,7 +146,9 @@ class SearchRequest(FilterFields):
 class AskRequest(FilterFields):
     question: str
     k: int | None = Field(None, ge=1, le=50)
-    llm: Literal["auto", "openai", "local", "extractive"] | None = None
+    llm: Literal["auto", "openai", "local", "extractive"] | None = Field(None, description=(
+        "Answer mode. auto (the default, RAG_LLM): openai when an OpenAI-compatible endpoint is configured, else "
+        "extractive (quoted, question-aware composition); local = the bundled SmolLM2 on CPU."))
 
 
 class IngestRequest(BaseModel):

@@ -26,7 +26,9 @@ KOpt = Annotated[int | None, typer.Option("--k", "-k", help="Number of papers (d
 YearFrom = Annotated[int | None, typer.Option("--year-from", help="Only papers dated this year or later.")]
 YearTo = Annotated[int | None, typer.Option("--year-to", help="Only papers dated this year or earlier.")]
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only papers from this corpus file.")]
-LLMOpt = Annotated[str | None, typer.Option("--llm", help="auto | openai | local | extractive")]
+LLMOpt = Annotated[str | None, typer.Option(
+    "--llm", help="auto (openai when OPENAI_API_KEY/OPENAI_BASE_URL is set, else extractive) | openai | "
+                  "local (SmolLM2, CPU) | extractive (quoted evidence, no LLM)")]
 
 
 def _engine():
@@ -250,7 +252,6 @@ def doctor(as_json: JsonOpt = False) -> None:
 def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
     """Interactive terminal chat; follow-up questions use the conversation so far."""
     from rag.errors import RagError
-    from rag.types import Answer
 
     engine = _engine()
     session = engine.chat(llm=llm, k=k)
@@ -272,13 +273,11 @@ def chat(llm: LLMOpt = None, k: KOpt = None) -> None:
             continue
         try:
             typer.echo("bot> ", nl=False)
-            answer = None
-            for item in session.stream(line):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    typer.echo(item, nl=False)
+            deltas = session.answer_stream(line)
+            for delta in deltas:
+                typer.echo(delta, nl=False)
             typer.echo()
+            answer = deltas.answer
             if answer:
                 if answer.standalone_question and answer.standalone_question != answer.question:
                     typer.secho(f"(searched for: {answer.standalone_question})", dim=True)

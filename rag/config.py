@@ -79,7 +79,8 @@ class Settings(BaseSettings):
         "threshold fitted with the model; 0 turns the gate off."))
 
     # --- answering --------------------------------------------------------------------------
-    llm: LLMMode = "auto"
+    llm: LLMMode = Field("auto", description=(
+        "auto = openai when an OpenAI-compatible endpoint is configured, else extractive (rag.llm.resolve_mode)."))
     llm_model: str = Field("", description="Model name for the openai backend (default gpt-4o-mini).")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds per LLM request.")
     llm_max_tokens: int = Field(256, ge=16)

@@ -20,7 +20,7 @@ from rag.answer.citations import Renumber, map_citations
 from rag.config import REFUSAL, LLMMode, RetrieverMode, Settings, get_settings
 from rag.errors import BadQuestion, CorpusError, EmptyIndex, IndexUnavailable, RagError
 from rag.language import detect_language, english_only_notice
-from rag.types import Answer, Filters, Hit, IngestReport, final_answer
+from rag.types import Answer, AnswerStream, Filters, Hit, IngestReport, final_answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -338,20 +338,28 @@ class Engine:
         ``exclude`` are titles not to retrieve; sentences of the ``avoid`` texts (earlier answers) are
         not quoted again.
         """
+        from rag.answer import compose as composer
+        from rag.answer.intent import COMPARE, LIST, OVERVIEW, detect
+
         t0 = time.perf_counter()
         question = self.clean_question(question)
         query = self.clean_question(fit_query(standalone, self.settings.max_question_chars)) if standalone else question
         mode = self.resolve_mode(llm)
         self.sentence_warmup  # noqa: B018 - started on the first answer, once per engine
         k = k or self.settings.top_k
-        hits = self.search(query, k=k + len(exclude), filters=filters, retriever=retriever)
-        hits = [h for h in hits if h.title not in exclude][:k]
+        intent = detect(query)
+        # A list, overview or comparison looks deeper than the k papers shown: k is what is shown, not a cap
+        # on how complete the answer is (extra papers are shown only when the answer cites them).
+        depth = k * composer.DEPTH if intent.kind in (LIST, OVERVIEW, COMPARE) and not about else k
+        candidates = self.search(query, k=depth + len(exclude), filters=filters, retriever=retriever)
+        candidates = [h for h in candidates if h.title not in exclude][:depth]
+        hits = candidates[:k]
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)
         answer.language = detect_language(question)
         t1 = time.perf_counter()
-        renumber = Renumber(len(hits))  # readers see [1], [2], … in order of first use, whatever the rank
-        for delta in self._answer(answer, query, hits, mode, history or [], focus, about, avoid):
+        renumber = Renumber(len(candidates))  # readers see [1], [2], … in order of first use, whatever the rank
+        for delta in self._answer(answer, query, candidates, intent, mode, history or [], focus, about, avoid):
             if shown := renumber.feed(delta):
                 yield shown
         if tail := renumber.flush():
@@ -369,10 +377,17 @@ class Engine:
                              "total": (time.perf_counter() - t0) * 1000}
         yield answer
 
-    def _answer(self, answer: Answer, query: str, hits: list[Hit], mode: str, history: list[tuple[str, str]],
-                focus: str | None = None, about: Collection[str] = (), avoid: Sequence[str] = ()) -> Iterator[str]:
-        """Refuse, or answer in ``mode``; yields text deltas whose markers number sources by rank."""
-        scored = self.score_sentences(query, hits)
+    def _answer(self, answer: Answer, query: str, candidates: list[Hit], intent, mode: str,
+                history: list[tuple[str, str]], focus: str | None = None, about: Collection[str] = (),
+                avoid: Sequence[str] = ()) -> Iterator[str]:
+        """Refuse, or answer in ``mode``; yields text deltas whose markers number sources by rank.
+
+        The gate and follow-ups read the ``k`` papers shown (``answer.sources``); the composition of a
+        list, overview or comparison reads every candidate and shows the ones it cites.
+        """
+        hits = answer.sources
+        scored_all = self.score_sentences(query, candidates)
+        scored = [s for s in scored_all if s.source <= len(hits)]
         evidence = self._evidence(focus, query, hits, scored, about, avoid)
         numbers = [i for i, h in enumerate(hits, start=1) if h.title in about]
         decision = self.gate.decide(query, hits, scored)
@@ -383,16 +398,19 @@ class Engine:
             # A follow-up about the paper just cited: whether the corpus holds an answer is settled;
             # the question is what that abstract says. Quote its closest sentence, saying first when
             # the asked-for thing is not in it (or the gate found the abstract does not answer).
-            yield from self._extractive(answer, evidence, self._lead(focus or query, hits, evidence, numbers, refuse))
+            yield from self._follow_up(answer, evidence, self._lead(focus or query, hits, evidence, numbers, refuse))
         elif refuse or not evidence:
             answer.text, answer.refused = f"{REFUSAL} {decision.reason}".strip(), True
             answer.mode = mode
             yield answer.text
         elif mode == "extractive":
-            yield from self._extractive(answer, evidence)
+            yield from self._extractive(answer, self._evidence(focus, query, candidates, scored_all, (), avoid),
+                                        candidates, intent)
         else:
             from rag.answer.generate import generate
 
+            if mode == "openai" and len(candidates) > len(hits):  # the model writes from the same deeper evidence
+                evidence = self._widen(answer, scored_all, candidates, intent)
             yield from generate(self, answer, evidence, history)
 
     def _evidence(self, focus: str | None, query: str, hits: list[Hit], scored: list[extractive.Scored],
@@ -432,8 +450,58 @@ class Engine:
         answer.model = answer.model or "extractive"
         yield answer.text
 
-    def _extractive(self, answer: Answer, scored: list, lead: str = "") -> Iterator[str]:
-        """Fill ``answer`` with the extractive composition (after ``lead``); yields the text once."""
+    def answer_stream(self, question: str, **options) -> AnswerStream:
+        """:meth:`stream` as a typed :class:`AnswerStream`: iterate for text deltas, then ``.answer``."""
+        return AnswerStream(self.stream(question, **options))
+
+    def compose(self, answer: Answer, scored: list, candidates: list[Hit] | None = None, intent=None):
+        """The question-aware composition (rag.answer.compose) for ``answer``, over ``candidates`` (default:
+        its sources). Cited candidates beyond the sources are appended to ``answer.sources`` (renumbered),
+        so every [n] of the result indexes ``answer.sources``."""
+        from rag.answer import compose as composer
+        from rag.answerable import named_sources
+
+        question = answer.standalone_question or answer.question
+        pool = candidates or answer.sources
+        shown = len(answer.sources)
+        comp = composer.compose_answer(question, pool, scored, intent, named=named_sources(question, pool),
+                                       similarity=self._similarity, idf=self.gate.idf())
+        extra = sorted(n for n in comp.papers if n > shown)
+        mapping = {n: n for n in range(1, shown + 1)} | {n: shown + i for i, n in enumerate(extra, start=1)}
+        answer.sources = list(answer.sources[:shown]) + [pool[n - 1] for n in extra]
+        return comp.renumbered(mapping)
+
+    def _widen(self, answer: Answer, scored: list, candidates: list[Hit], intent) -> list:
+        """Add the candidates the composition cites to ``answer.sources``; the evidence renumbered to match."""
+        from dataclasses import replace
+
+        shown = len(answer.sources)
+        self.compose(answer, scored, candidates, intent)
+        position = {id(h): n for n, h in enumerate(candidates, start=1)}
+        mapping = {position[id(h)]: n for n, h in enumerate(answer.sources, start=1) if id(h) in position}
+        mapping.update({n: n for n in range(1, shown + 1)})
+        return [replace(s, source=mapping[s.source]) for s in scored if s.source in mapping]
+
+    def _similarity(self, texts: list[str]):
+        vectors = self.embedder.embed_sentences(texts)
+        return (vectors @ vectors.T).tolist()
+
+    def _extractive(self, answer: Answer, scored: list, candidates: list[Hit] | None = None,
+                    intent=None) -> Iterator[str]:
+        """Fill ``answer`` with the extractive composition; yields the text once. Nothing quotable (every
+        relevant sentence was an instruction to the reader, say) is a refusal, not an empty answer."""
+        comp = self.compose(answer, scored, candidates, intent)
+        if comp.empty:
+            answer.text, answer.refused, answer.citations = REFUSAL, True, []
+            yield answer.text
+            return
+        mapped = map_citations(comp.text, answer.sources)
+        answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
+        answer.model = answer.model or "extractive"
+        yield answer.text
+
+    def _follow_up(self, answer: Answer, scored: list, lead: str = "") -> Iterator[str]:
+        """A follow-up about the paper just cited: its best sentences (after ``lead``); yields the text once."""
         picked = extractive.compose_for(answer.standalone_question or answer.question, answer.sources, scored)
         if lead:
             picked = picked[:1]
@@ -510,6 +578,10 @@ class ChatSession:
                 papers=[by_title[c.title] for c in answer.citations if c.title in by_title],
                 frame=plan.frame, kind=plan.kind))
             del self.turns[:-self.max_turns]
+
+    def answer_stream(self, question: str, **overrides) -> AnswerStream:
+        """:meth:`stream` as a typed :class:`AnswerStream` (the turn joins the history when it ends)."""
+        return AnswerStream(self.stream(question, **overrides))
 
     def ask(self, question: str, **overrides) -> Answer:
         return final_answer(self.stream(question, **overrides))

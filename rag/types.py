@@ -6,7 +6,7 @@ and eval harness serialise the same objects with ``to_dict``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -148,6 +148,35 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class AnswerStream:
+    """A typed answer stream: iterate for the text deltas (``str`` only), then read ``.answer``.
+
+    Replaces the ``for item in engine.stream(...): if isinstance(item, Answer)`` loops: clients that
+    show text as it arrives iterate; clients that want the result read ``.answer`` (which drains
+    whatever was not read yet). Built on the engine's ``str | Answer`` generator, so both stay in step.
+    """
+
+    def __init__(self, items: Iterable[str | Answer]) -> None:
+        self._items = iter(items)
+        self._answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self._items:
+            if isinstance(item, Answer):
+                self._answer = item
+            elif item:
+                yield item
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            for _ in self:
+                pass
+        if self._answer is None:
+            raise RuntimeError("an answer stream ended without its Answer")
+        return self._answer
 
 
 def final_answer(stream: Iterable[str | Answer]) -> Answer:

@@ -39,7 +39,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 MODE_HELP = {
     "openai": "OpenAI API",
     "local": "SmolLM2, CPU",
-    "extractive": "quotes, no LLM",
+    "extractive": "quoted evidence, no LLM",
 }
 ANY_YEAR = "any"
 #: localStorage key of the conversation (gr.BrowserState): history survives a reload of the page.
@@ -440,7 +440,8 @@ def build(engine: Engine) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=230, elem_id="pc-controls"):
                 gr.Markdown("Search options", elem_id="pc-controls-title")
-                mode = gr.Radio(_mode_choices(engine), value=default_mode, label="Answer mode", elem_id="pc-mode")
+                mode = gr.Radio(_mode_choices(engine), value=default_mode, label="Answer mode", elem_id="pc-mode",
+                                info="auto: the OpenAI-compatible LLM when configured, else quoted evidence")
                 k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Sources (k)", elem_id="pc-k")
                 with gr.Row():
                     year_from = gr.Dropdown(year_choices(catalog), value=ANY_YEAR, label="From year",

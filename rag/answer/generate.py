@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from rag.answer import prompt as prompts
 from rag.answer.budget import BudgetError, fit
 from rag.answer.citations import map_citations
+from rag.answer.compose import Composition, compose_answer, is_instruction
 from rag.answer.extractive import Scored
+from rag.answer.intent import COMPARE, LIST, detect
 from rag.answer.support import DUPLICATE, SupportChecker, dot
 from rag.answerable import named_sources
 from rag.config import REFUSAL
@@ -84,11 +86,22 @@ _REFUSAL = re.compile(
 )
 
 
+class Fragment(str):
+    """A piece of the reply that did not end at a sentence boundary: the text still open when the stream
+    stopped (max_tokens, a cut connection) or a run-on cut at ``max_chars``. Kept only if it is a whole
+    sentence anyway (ends with . ! ?): "…require continuous pre-training to [4]" is never shown."""
+
+
+def truncated(piece: str, plain: str) -> bool:
+    return isinstance(piece, Fragment) and not re.search(r"[.!?][\"')\]]*$", plain)
+
+
 def split_stream(deltas: Iterable[str], max_chars: int | None = None) -> Iterator[str]:
     """Complete sentences (with their trailing citation markers) as soon as they are complete.
 
     With ``max_chars``, text that has run that long without a sentence end is given out as it is (the
     caller checks it like any sentence), so a run-on reply cannot hold up the answer until max_tokens.
+    Such pieces, and the text left when the stream ends, are :class:`Fragment` s.
     """
     buffer = ""
     for delta in deltas:
@@ -103,9 +116,9 @@ def split_stream(deltas: Iterable[str], max_chars: int | None = None) -> Iterato
                 yield sentence.strip()
         if max_chars and len(buffer) > max_chars:
             sentence, buffer = buffer, ""
-            yield sentence.strip()
+            yield Fragment(sentence.strip())
     if buffer.strip():
-        yield buffer.strip()
+        yield Fragment(buffer.strip())
 
 
 def is_refusal(sentence: str) -> bool:
@@ -128,6 +141,8 @@ class Verifier:
     _used: set[str] = field(default_factory=set)
     _echo: bool = False  # the last checked sentence was a fragment or restated a title / the question
     lead: int = 0  # sentences in ``kept`` that the engine quoted before the model wrote anything
+    claims: bool = False  # check each claim (numbers, names, key terms) against the whole cited abstract
+    preferred: list[Scored] = field(default_factory=list)  # the composition's quotes: replacements come from these first
     confirmed: bool = False  # the model's own sentence restated the quoted lead
     _lead_vectors: list = field(default_factory=list)
 
@@ -179,6 +194,8 @@ class Verifier:
             self._echo = not is_refusal(plain)
             return None
         valid = [n for n in dict.fromkeys(cited) if n in self.allowed]
+        if truncated(raw, plain) and self.policy != "raw":  # cut off mid-sentence: the quote, or nothing
+            return self._fallback(valid)
         if self.policy == "raw":
             self.stats["kept"] += 1
             return f"{plain} {''.join(f'[{n}]' for n in valid)}".strip()
@@ -195,6 +212,8 @@ class Verifier:
                 self.stats["recited"] += 1
         if supported and not self.checker.grounded(plain, supported):
             supported = []  # topically close, but names or numbers the sources never mention
+        if supported and self.claims and not self.checker.claims_hold(plain, supported):
+            supported = []  # a number, name or key term that the cited abstract does not contain
         # A source far less relevant to the question than the best one is not cited, however well it backs
         # the sentence: a small model shown one sentence per source tends to recite every source in turn.
         supported = [n for n in supported if self._relevance(n) >= self._best - REPLACE_MARGIN]
@@ -209,6 +228,10 @@ class Verifier:
             self._used.add(plain)
             self.stats["kept"] += 1
             return f"{plain} {''.join(f'[{n}]' for n in supported)}"
+        return self._fallback(valid)
+
+    def _fallback(self, valid: list[int]) -> str | None:
+        """A rejected sentence: the best unused quote of a source it cited (policy ``replace``), else nothing."""
         if self.policy == "replace":
             for n in valid:
                 replacement = self._replacement(n)
@@ -228,6 +251,10 @@ class Verifier:
 
     def _replacement(self, number: int) -> str | None:
         """The best not-yet-used abstract sentence of source ``number``, if it is relevant enough."""
+        for s in self.preferred:
+            if s.source == number and s.sentence not in self._used:
+                self._used.add(s.sentence)
+                return f"{s.sentence} [{number}]"
         floor = self._best - REPLACE_MARGIN
         for s in sorted((s for s in self.scored if s.source == number), key=lambda s: -s.score):
             if s.score < floor:
@@ -316,6 +343,10 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
     system = prompts.system_prompt(sentences, "en" if small else answer.language)
     # Small models cannot use a conversation; they get the standalone (condensed) question instead.
     question = (answer.standalone_question or answer.question) if small else answer.question
+    scored = [s for s in scored if not is_instruction(s.sentence)]  # an abstract's instructions are data
+    if not small:
+        yield from _write_from_composition(engine, answer, scored, history, backend, policy)
+        return
     # A question that names papers ("What's new in CodeT5+?") is answered from those papers only, as in the
     # extractive answer: a small model shown CodeT5 beside CodeT5+ otherwise cites both. So the named
     # papers come first for the small model's shortlist and for the token budget, whatever their rank
@@ -389,5 +420,110 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
         yield from fallback(engine, answer, scored, "The model's sentences were not supported by the cited "
                                                     "abstracts; showing the extractive answer.")
         return
+    mapped = map_citations(" ".join(verifier.kept), answer.sources)
+    answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
+
+
+#: Sentences of context per paper beside the composed quotes, so a capable model can rephrase with care.
+CONTEXT_PER_SOURCE = 2
+
+
+def composed_blocks(composition: Composition, hits, scored: list[Scored]) -> dict[int, list[str]]:
+    """Each composed paper's evidence for the prompt: its quoted sentences plus its next best ones, in
+    abstract order (the composition decides which papers and which facts; the model only writes). A list
+    or comparison gets the quotes alone, so that every paper it names fits RAG_CONTEXT_TOKENS."""
+    quoted = {s.sentence for s in composition.picked}
+    context = 0 if composition.kind in (LIST, COMPARE, "overview") else CONTEXT_PER_SOURCE
+    out: dict[int, list[str]] = {}
+    for n in composition.papers:
+        own = sorted((s for s in scored if s.source == n), key=lambda s: -s.score)
+        extra = [s.sentence for s in own if s.sentence not in quoted][:context]
+        wanted = {s.sentence for s in composition.picked if s.source == n} | set(extra)
+        abstract = hits[n - 1].abstract or hits[n - 1].snippet
+        out[n] = sorted(wanted, key=lambda t: (abstract.find(t) if t in abstract else 10 ** 6))
+    return out
+
+
+def _write_from_composition(engine, answer: Answer, scored: list[Scored], history: list[tuple[str, str]],
+                            backend: Backend, policy: str | None) -> Iterator[str]:
+    """A capable model (openai or any OpenAI-compatible server) writes from the composed evidence.
+
+    The prompt is the question-aware composition (rag.answer.compose): the papers it cites, each with its
+    quoted sentences (and a little context), and the shape to write (list every paper, compare side by
+    side, ...). Every generated sentence is checked at claim level against the whole abstract it cites
+    (SupportChecker.claims_hold: numbers, names, key terms) besides the embedding support check; a
+    sentence that fails, or was cut off, is replaced by the cited paper's quote or dropped. For a list or
+    comparison, the composed quote of any paper the model left out is appended, so the answer stays
+    as complete as the extractive one.
+    """
+    settings = engine.settings
+    question = answer.standalone_question or answer.question
+    intent = detect(question)
+    composition = compose_answer(question, answer.sources, scored, intent, named=named_sources(question, answer.sources),
+                                 idf=engine.gate.idf())
+    if composition.empty:
+        yield from fallback(engine, answer, scored, "")
+        return
+    evidence_text = composed_blocks(composition, answer.sources, scored)
+    order = composition.papers
+    sentences = max(SENTENCES[False], len(order) + 1) if intent.kind in (LIST, COMPARE) else SENTENCES[False]
+    system = prompts.system_prompt(sentences) + prompts.shape_hint(intent.kind)
+    blocks = [prompts.source_block(n, answer.sources[n - 1], evidence_text[n]) for n in order]
+    turns = [f"{q}\n{a}" for q, a in history]
+    try:
+        fitted = fit(system, answer.question, blocks, turns, settings.context_tokens)
+    except BudgetError as err:
+        yield from fallback(engine, answer, scored, f"{err}; showing the extractive answer.")
+        return
+    kept_history = history[len(history) - len(fitted.history):] if fitted.history else []
+    kept = order[:len(fitted.sources)]
+    messages = prompts.build_messages(system, answer.question, fitted.sources, kept_history)
+    allowed = set(kept)
+    evidence = {n: [answer.sources[n - 1].title] + prompts.evidence(answer.sources[n - 1], n, scored, 0)
+                for n in allowed}
+    abstracts = {n: f"{answer.sources[n - 1].title}. {answer.sources[n - 1].abstract or answer.sources[n - 1].snippet}"
+                 for n in allowed}
+    answer.model = backend.label
+    verifier = None
+    for attempt in range(backend.attempts):
+        verifier = Verifier(SupportChecker(engine.embedder, evidence, question=question, abstracts=abstracts),
+                            [s for s in scored if s.source in allowed], allowed, sentences, policy or POLICY,
+                            claims=True, preferred=composition.picked)
+        try:
+            deltas = backend.stream(messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
+                                    stop=prompts.STOP, timeout=settings.llm_timeout)
+            try:
+                for sentence in verifier.run(deltas):
+                    yield sentence if len(verifier.kept) == 1 else " " + sentence
+            finally:
+                getattr(deltas, "close", lambda: None)()
+            break
+        except Exception as exc:  # never raise to the user: classify, retry if worth it, else fall back
+            err = exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
+            if verifier.written:  # part of the answer is already on screen: keep it, say it is cut short
+                answer.notice = f"{notice_for(err, backend, attempt + 1).split(';')[0]}; the answer may be incomplete."
+                break
+            if not err.retryable or attempt + 1 >= backend.attempts:
+                yield from fallback(engine, answer, scored, notice_for(err, backend, attempt + 1))
+                return
+            time.sleep(backoff(attempt, err))
+    answer.model = backend.label
+    assert verifier is not None
+    if verifier.refused:
+        answer.text, answer.refused, answer.citations, answer.unsupported = REFUSAL, True, [], []
+        yield REFUSAL
+        return
+    if not verifier.kept:
+        yield from fallback(engine, answer, scored, "The model's sentences were not supported by the cited "
+                                                    "abstracts; showing the quoted evidence.")
+        return
+    if intent.kind in (LIST, COMPARE):  # a paper the model left out keeps its composed quote
+        cited = {int(n) for text in verifier.kept for n in re.findall(r"\[(\d+)\]", text)}
+        for s in composition.picked:
+            if s.source not in cited and s.sentence not in verifier._used:
+                text = f"{s.sentence} [{s.source}]"
+                verifier.kept.append(text)
+                cited.add(s.source)
+                yield " " + text
     mapped = map_citations(" ".join(verifier.kept), answer.sources)
     answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported

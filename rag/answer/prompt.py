@@ -41,6 +41,25 @@ def source_block(number: int, hit: Hit, sentences: list[str]) -> str:
     return f"[{number}] {hit.title}\n{' '.join(sentences)}"
 
 
+#: What to write, by the question's shape (rag.answer.intent), for capable models writing from composed evidence.
+SHAPES = {
+    "list": " The question asks which papers: name every source below that fits, one sentence per paper.",
+    "compare": " The question compares papers: say what each source does, side by side, one or two sentences each.",
+    "summary": " The question asks for a summary: say what the paper introduces first, then its key results.",
+    "lookup": " The question asks what something is: start with the sentence that says what the paper introduces.",
+    "fact": " The question asks for a specific fact: state it with the exact numbers and names the source gives.",
+    "yesno": " The question is a yes/no question: answer yes or no in the first sentence only if the source says "
+             "so, and give the evidence.",
+    "overview": " The question asks for an overview: say briefly what each source contributes.",
+}
+
+
+def shape_hint(kind: str) -> str:
+    return SHAPES.get(kind, "")
+
+
+
+
 def system_prompt(sentences: int, language: str = "en") -> str:
     """The system prompt; a capable model is asked to answer in the question's language (rag.language)."""
     from rag.language import language_name

@@ -42,15 +42,46 @@ def ungrounded_terms(sentence: str, text: str) -> list[str]:
     return missing
 
 
+#: Share of a sentence's key terms (content words of 4+ letters, by stem) that must occur in the cited
+#: abstract, its title or the question. Names and numbers must all occur (ungrounded_terms). Not 1.0:
+#: a capable model paraphrases connectives and verbs ("improves" for "boosts"), and those are not claims.
+KEY_TERMS = 0.75
+#: Words that carry no claim of their own (how answers talk about papers), never key terms.
+_GENERIC_WORDS = """paper papers work works study studies authors author abstract source sources propose proposes
+proposed proposing introduce introduces introduced present presents presented show shows shown showing demonstrate
+demonstrates demonstrated approach approaches method methods model models result results also both each which their
+these those this that with from into than then they them other such more most while whereas however addition
+additionally compared compare comparison focus focuses focused uses using used based provide provides provided
+describe describes described discuss discusses report reports reported achieve achieves achieved include includes
+including aims aim called named known instead rather between within without across among about various several
+specific specifically respectively overall significant significantly"""
+_GENERIC = frozenset(_GENERIC_WORDS.split())
+_CONTENT = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
+
+
+def missing_key_terms(sentence: str, text: str) -> tuple[list[str], int]:
+    """The key terms of ``sentence`` that ``text`` never uses (by stem), and how many key terms it has."""
+    from rag.answerable import _stopwords, fold, stem, token_set
+
+    have = token_set(fold(text))
+    stems = {stem(t) for t in have}
+    terms = {w.casefold().strip("-") for w in _CONTENT.findall(sentence)}
+    terms = {t for t in terms if t and t not in _GENERIC and t not in _stopwords()}
+    missing = [t for t in sorted(terms) if t not in have and stem(t) not in stems
+               and not all(p in have or stem(p) in stems for p in t.split("-") if p)]
+    return missing, len(terms)
+
+
 def dot(a: list[float], b: list[float]) -> float:
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
 
 
 class SupportChecker:
     def __init__(self, embedder, evidence: dict[int, list[str]], threshold: float | None = None,
-                 question: str = "") -> None:
+                 question: str = "", abstracts: dict[int, str] | None = None) -> None:
         self.embedder = embedder
         self.question = question
+        self.abstracts = abstracts or {}  # source number -> "title. abstract", for claim checks
         self.evidence = evidence  # source number -> [title, evidence sentences...]
         self.threshold = THRESHOLD if threshold is None else threshold  # read late: eval scripts vary it
         self._kept: list[list[float]] = []
@@ -76,6 +107,18 @@ class SupportChecker:
         """True when every number and name of ``sentence`` occurs in those sources' evidence or the question."""
         text = " ".join([self.question] + [s for n in sources for s in self.evidence.get(n, [])])
         return not ungrounded_terms(sentence, text)
+
+    def claims_hold(self, sentence: str, sources: list[int]) -> bool:
+        """Claim-level check against the whole cited abstract(s): every number and name of ``sentence``
+        occurs there (or in the question), and at least ``KEY_TERMS`` of its key terms do. Why: embedding
+        support passes a sentence that is on topic ("Pre-training LLM outputs to their internal knowledge is
+        a crucial step") although the abstract never says it; the claim's own words must be in the source."""
+        text = " ".join([self.question] + [self.abstracts.get(n) or " ".join(self.evidence.get(n, []))
+                                           for n in sources])
+        if ungrounded_terms(sentence, text):
+            return False
+        missing, total = missing_key_terms(sentence, text)
+        return not total or (total - len(missing)) / total >= KEY_TERMS
 
     def restates(self, sentence: str, vector: list[float]) -> bool:
         """True when the sentence is the question or a source title said again (small models echo them)."""
