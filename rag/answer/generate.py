@@ -384,13 +384,7 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
             if attempt == 0:
                 yield text
         try:
-            deltas = backend.stream(messages, max_tokens=max_tokens, temperature=settings.llm_temperature,
-                                    stop=prompts.STOP, timeout=settings.llm_timeout)
-            try:
-                for sentence in verifier.run(deltas):
-                    yield sentence if len(verifier.kept) == 1 else " " + sentence
-            finally:
-                getattr(deltas, "close", lambda: None)()
+            yield from _verified(backend, messages, verifier, max_tokens, settings)
             break
         except Exception as exc:  # never raise to the user: classify, retry if worth it, else fall back
             err = exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
@@ -490,13 +484,7 @@ def _write_from_composition(engine, answer: Answer, scored: list[Scored], histor
                             [s for s in scored if s.source in allowed], allowed, sentences, policy or POLICY,
                             claims=True, preferred=composition.picked)
         try:
-            deltas = backend.stream(messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
-                                    stop=prompts.STOP, timeout=settings.llm_timeout)
-            try:
-                for sentence in verifier.run(deltas):
-                    yield sentence if len(verifier.kept) == 1 else " " + sentence
-            finally:
-                getattr(deltas, "close", lambda: None)()
+            yield from _verified(backend, messages, verifier, settings.llm_max_tokens, settings)
             break
         except Exception as exc:  # never raise to the user: classify, retry if worth it, else fall back
             err = exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
@@ -527,3 +515,14 @@ def _write_from_composition(engine, answer: Answer, scored: list[Scored], histor
                 yield " " + text
     mapped = map_citations(" ".join(verifier.kept), answer.sources)
     answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
+
+
+def _verified(backend, messages: list[dict], verifier, max_tokens: int, settings) -> Iterator[str]:
+    """The model's streamed sentences that pass ``verifier``, spaced; the LLM call is closed however it ends."""
+    deltas = backend.stream(messages, max_tokens=max_tokens, temperature=settings.llm_temperature,
+                            stop=prompts.STOP, timeout=settings.llm_timeout)
+    try:
+        for sentence in verifier.run(deltas):
+            yield sentence if len(verifier.kept) == 1 else " " + sentence
+    finally:
+        getattr(deltas, "close", lambda: None)()
