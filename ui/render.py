@@ -150,7 +150,7 @@ def turn_from(answer: Answer, filter_note: str = "", file_labels: dict[str, str]
         "filtered": filter_note,
         "refused": answer.refused,
         "footer": footer(answer),
-        "sources": [{"paper_id": h.paper_id, "title": h.title, "url": paper_url(h), "own_url": bool(h.url),
+        "sources": [{"paper_id": h.paper_id, "title": h.title, "url": paper_url(h), "own_url": bool(safe_href(h.url)),
                      "date": h.date, "authors": h.authors, "score": round(h.score, 6), "snippet": h.snippet,
                      "abstract": h.abstract or h.snippet, "n": cited.get(h.paper_id),
                      "files": [(file_labels or {}).get(name, name) for name in h.sources]}

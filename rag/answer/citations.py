@@ -61,8 +61,11 @@ def map_citations(text: str, sources: list[Hit]) -> Mapped:
 
 
 def paper_url(hit: Hit) -> str:
-    """The paper's own URL when the corpus gives one, else an arXiv title search (always a working link)."""
-    return hit.url or TITLE_SEARCH.format(quote_plus(hit.title))
+    """The paper's own URL when the corpus gives a safe one (http/https only: a corpus ``javascript:`` or
+    ``data:`` URL never becomes a link), else an arXiv title search (always a working link)."""
+    from rag.security import safe_href
+
+    return safe_href(hit.url) or TITLE_SEARCH.format(quote_plus(hit.title))
 
 
 def citation_for(hit: Hit, rank: int) -> Citation:

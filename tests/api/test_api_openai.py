@@ -121,7 +121,7 @@ def test_multi_turn_conversation_follows_the_cited_paper_and_never_repeats(sdk):
         content = reply.choices[0].message.content
         messages.append({"role": "assistant", "content": content})
         replies.append((content.split("\n\nSources:\n")[0], reply.model_extra))
-    assert [extra["citations"] for _, extra in replies] == [[titan]] * 3
+    assert [titles(extra["citations"]) for _, extra in replies] == [[titan]] * 3
     assert replies[0][1]["standalone_question"] == "What is TorchTitan?"
     assert replies[1][1]["standalone_question"].startswith("What does TorchTitan report?")
     texts = [text for text, _ in replies]
@@ -138,7 +138,7 @@ def test_follow_up_refers_to_the_paper_the_client_was_shown(sdk):
         {"role": "user", "content": "How many tokens was it pretrained on in total?"},
     ])
     assert arctic in reply.model_extra["standalone_question"]
-    assert reply.model_extra["citations"] == [arctic]
+    assert titles(reply.model_extra["citations"]) == [arctic]
     assert "tokens" in reply.choices[0].message.content.split("Sources:")[0]
 
 
@@ -151,4 +151,4 @@ def test_streamed_follow_up_ends_with_the_standalone_question(sdk):
     ])
     last = list(stream)[-1]
     assert last.model_extra["standalone_question"].startswith("What does TorchTitan report?")
-    assert last.model_extra["citations"] == [titan]
+    assert titles(last.model_extra["citations"]) == [titan]

@@ -76,10 +76,10 @@ def test_server_stopped_mid_session_falls_back_to_extractive(engine, corpus_inde
     try:
         session_engine = fault_engine(engine, corpus_index, f"http://127.0.0.1:{port}/v1", llm_retries=1,
                                       llm_timeout=60, context_tokens=640)
-        # The session's first answer must come from the server: a question SmolLM2 answers with a sentence
-        # that passes the support check (the other tests here show it does for the Tower+ question).
+        # The session's first answer must come from the server (whether SmolLM2's sentences pass the claim
+        # checks depends on the llama.cpp build; a "not supported" fallback still means the server answered).
         first = session_engine.ask(TOWER_Q)
-        assert first.mode == "openai" and not first.notice, first.notice
+        assert first.mode == "openai" and "unreachable" not in first.notice and "timed out" not in first.notice, first.notice
     finally:
         stop_server(proc)
     _, answer, elapsed = collect(session_engine)

@@ -72,7 +72,7 @@ def test_key_echoed_by_the_upstream_never_reaches_any_surface(engine, corpus_ind
     assert plain.json()["notice"] and "HTTP 400" in plain.json()["notice"], "the upstream failure is reported"
     answer = leaky.ask(TOWER_Q)
     surfaces = {"chat notice": plain.text, "stream": streamed.text, "ask": asked.text, "engine": answer.notice,
-                "ui note": render.answer_markdown(answer)}
+                "ui note": render.message_text(render.turn_from(answer))}
     env = {**os.environ, "RAG_INDEX_DIR": str(corpus_index), "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": echoing_upstream,
            "RAG_LLM_MODEL": "gpt-test", "RAG_LLM_RETRIES": "0", "RAG_LLM": "openai"}
     cli = subprocess.run([*RAG, "ask", TOWER_Q], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -297,14 +297,15 @@ def test_corpus_links_render_as_text_and_cards_link_only_http():
                     sources=[Hit(paper_id="p", title="Evil [paper](javascript:alert(3))", score=1.0, snippet=LINKY,
                                  url="javascript:alert(4)"),
                              Hit(paper_id="q", title="Good", score=0.5, snippet="ok", url="https://arxiv.org/abs/1")])
-    source = render.answer_markdown(answer)
+    source = render.message_text(render.turn_from(answer))
     html = MarkdownIt("commonmark", {"html": True}).render(source)
     assert "<a " not in html and "<img" not in html, html
     # GFM autolinks (Gradio's renderer) fire on a literal "scheme://", "www." or an e-mail address
     assert "https://" not in source and "www.evil" not in source and "attacker@evil" not in source
     assert "[1]" in html and "evil.example" in html, "the text itself is kept"
-    cards = render.source_cards(answer)
-    assert "javascript:" not in cards.split("href=")[1] if "href=" in cards else True
-    assert 'href="https://arxiv.org/abs/1"' in cards and cards.count("href=") == 1
+    cards = render.sources_panel([render.turn_from(answer)])
+    assert 'href="javascript' not in cards.lower(), "a corpus javascript: URL never reaches a card"
+    assert 'href="https://arxiv.org/abs/1"' in cards
+    assert all(h.startswith('"https://') for h in cards.split("href=")[1:]), "cards link only to http(s)"
     assert safe_href("JavaScript:alert(1)") is None and safe_href("data:text/html,x") is None
     assert safe_href("http://x.org/a?b=c") == "http://x.org/a?b=c" and safe_href("//x.org") is None

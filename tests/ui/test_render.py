@@ -117,7 +117,7 @@ def test_header_facts_and_empty_index_hint():
 def test_searched_for_line_only_when_the_follow_up_was_rewritten():
     follow = Answer(question="what does it report?", text="It reports scaling. [1]",
                     standalone_question="what does <TorchTitan> report?")
-    md = render.answer_markdown(follow)
-    assert "searched for: what does &lt;TorchTitan&gt; report?" in md, "shown, and escaped"
+    md = render.message_text(render.turn_from(follow))
+    assert "searched for: what does \\<TorchTitan\\> report?" in md, "shown, and escaped"
     same = Answer(question="What is TorchTitan?", text="A system. [1]", standalone_question="What is TorchTitan?")
-    assert "searched for" not in render.answer_markdown(same)
+    assert "searched for" not in render.message_text(render.turn_from(same))
