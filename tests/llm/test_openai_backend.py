@@ -79,7 +79,7 @@ def test_server_stopped_mid_session_falls_back_to_extractive(engine, corpus_inde
         # The session's first answer must come from the server (whether SmolLM2's sentences pass the claim
         # checks depends on the llama.cpp build; a "not supported" fallback still means the server answered).
         first = session_engine.ask(TOWER_Q)
-        assert first.mode == "openai" and "unreachable" not in first.notice and "timed out" not in first.notice, first.notice
+        assert first.mode == "openai" or "not supported" in first.notice, first.notice  # the server answered
     finally:
         stop_server(proc)
     _, answer, elapsed = collect(session_engine)

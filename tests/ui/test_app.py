@@ -200,6 +200,7 @@ def test_filters_offer_readable_files_and_years_from_the_data(page, engine):
     page.locator("#pc-files input").click()
     options = page.locator("ul[role='listbox'] li").all_inner_texts()
     page.keyboard.press("Escape")
+    page.locator("ul[role='listbox']").first.wait_for(state="detached", timeout=5000)  # one open list at a time
     assert len(options) == 5 and not any(".txt" in o for o in options), options
     assert any(o.startswith("Sep 9 listing · Detection-Oriented") for o in options)
 
