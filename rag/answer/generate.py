@@ -387,12 +387,12 @@ def generate(engine, answer: Answer, scored: list[Scored], history: list[tuple[s
             yield from _verified(backend, messages, verifier, max_tokens, settings)
             break
         except Exception as exc:  # never raise to the user: classify, retry if worth it, else fall back
-            err = exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
+            err = _call_error(exc)
             if verifier.lead and not verifier.written and (not err.retryable or attempt + 1 >= backend.attempts):
                 yield from complete_extractively(verifier, answer, scored, notice_for(err, backend, attempt + 1))
                 return
             if verifier.written:  # part of the answer is already on screen: keep it, say it is cut short
-                answer.notice = f"{notice_for(err, backend, attempt + 1).split(';')[0]}; the answer may be incomplete."
+                answer.notice = _cut_short(err, backend, attempt)
                 break
             if not err.retryable or attempt + 1 >= backend.attempts:
                 yield from fallback(engine, answer, scored, notice_for(err, backend, attempt + 1))
@@ -487,9 +487,9 @@ def _write_from_composition(engine, answer: Answer, scored: list[Scored], histor
             yield from _verified(backend, messages, verifier, settings.llm_max_tokens, settings)
             break
         except Exception as exc:  # never raise to the user: classify, retry if worth it, else fall back
-            err = exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
+            err = _call_error(exc)
             if verifier.written:  # part of the answer is already on screen: keep it, say it is cut short
-                answer.notice = f"{notice_for(err, backend, attempt + 1).split(';')[0]}; the answer may be incomplete."
+                answer.notice = _cut_short(err, backend, attempt)
                 break
             if not err.retryable or attempt + 1 >= backend.attempts:
                 yield from fallback(engine, answer, scored, notice_for(err, backend, attempt + 1))
@@ -526,3 +526,13 @@ def _verified(backend, messages: list[dict], verifier, max_tokens: int, settings
             yield sentence if len(verifier.kept) == 1 else " " + sentence
     finally:
         getattr(deltas, "close", lambda: None)()
+
+
+def _call_error(exc: Exception) -> LLMCallError:
+    """Any failure of an LLM call, classified (unknown errors count as a bad request: not retried)."""
+    return exc if isinstance(exc, LLMCallError) else LLMCallError("bad_request", f"{type(exc).__name__}: {exc}")
+
+
+def _cut_short(err: LLMCallError, backend, attempt: int) -> str:
+    """The notice when the model failed after part of its answer was already shown."""
+    return f"{notice_for(err, backend, attempt + 1).split(';')[0]}; the answer may be incomplete."
