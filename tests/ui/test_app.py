@@ -175,7 +175,8 @@ def test_stop_cancels_a_hanging_answer_and_ask_is_disabled_meanwhile(stalled_pag
     assert send.is_enabled()
     assert page.locator("#pc-question textarea").input_value() == TOWER_Q, "the question is given back"
     assert bot_messages(page) == [], "no half answer is left behind"
-    assert page.locator("#pc-live").inner_text().strip() == "Stopped."
+    # the announcement ends with "Stopped." (Gradio may briefly tag the cancelled event's output "Error")
+    assert page.locator("#pc-live").inner_text().strip().splitlines()[-1] == "Stopped."
 
 
 @pytest.mark.browser
