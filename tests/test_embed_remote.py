@@ -14,7 +14,7 @@ from rag import EmbedderMismatch, EmbedderUnavailable, Engine
 from rag.api import BackgroundServer, create_app
 from rag.ingest.parse import load_corpus
 from tests.conftest import CORPUS, make_settings
-from tests.reliability.servers import free_port
+from tests.servers import free_port
 
 QUERIES = ["open-vocabulary object detection", "continual pretraining learning rate schedule",
            "diffusion models for video generation", "reinforcement learning from human feedback",

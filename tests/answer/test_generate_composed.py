@@ -7,62 +7,22 @@ and list completion. Only the model's reply is scripted.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from rag import Engine
 from tests.conftest import make_settings
 from tests.llm.conftest import share_components
+from tests.servers import StubLLM
 
 FILTER_Q = "Which papers propose data filtering for LLM pre-training?"
 
 
-class Stub:
-    """An OpenAI-compatible server whose next reply is ``reply``; it records each request's messages."""
-
-    def __init__(self) -> None:
-        self.reply = ""
-        self.requests: list[list[dict]] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                body = json.dumps({"object": "list", "data": [{"id": "gpt-stub", "object": "model"}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.requests.append(request["messages"])
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                for i in range(0, len(stub.reply), 9):
-                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "gpt-stub",
-                             "choices": [{"index": 0, "delta": {"content": stub.reply[i:i + 9]}, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-
 @pytest.fixture(scope="module")
 def stub():
-    server = Stub()
-    yield server
-    server.server.shutdown()
+    with StubLLM() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +39,8 @@ def sources_of(engine: Engine, question: str) -> list:
 def test_the_prompt_is_the_composed_evidence_and_names_the_shape(gpt, stub):
     stub.reply = "I cannot answer from these sources."
     gpt.ask(FILTER_Q)
-    prompt = stub.requests[-1][-1]["content"]
-    system = stub.requests[-1][0]["content"]
+    prompt = stub.requests[-1].messages[-1]["content"]
+    system = stub.requests[-1].messages[0]["content"]
     assert "name every source below that fits" in system
     extractive = gpt.ask(FILTER_Q, llm="extractive")
     for sentence in re.findall(r"^- (.+?) \[\d+\]$", extractive.text, re.M):

@@ -7,44 +7,27 @@ to a note instead of stopping the run.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from rag.config import Settings
 from rag.evaluation.judge import Judge
 from rag.types import Answer, Hit
+from tests.servers import Request, StubLLM
 
 
-class _Stub(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server API)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = body["messages"][0]["content"]
-        abstract, sentence = re.search(r"Abstract:\n(.*)\n\nSentence:\n(.*)\n\nIs every", prompt, re.S).groups()
-        words = set(re.findall(r"\w+", abstract.lower()))
-        verdict = "yes" if set(re.findall(r"\w+", sentence.lower())) <= words else "no"
-        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": verdict}}]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def _verdict(request: Request) -> str:
+    prompt = request.messages[0]["content"]
+    abstract, sentence = re.search(r"Abstract:\n(.*)\n\nSentence:\n(.*)\n\nIs every", prompt, re.S).groups()
+    words = set(re.findall(r"\w+", abstract.lower()))
+    return "yes" if set(re.findall(r"\w+", sentence.lower())) <= words else "no"
 
 
 @pytest.fixture(scope="module")
 def judge_url():
-    server = HTTPServer(("127.0.0.1", 0), _Stub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/v1"
-    server.shutdown()
+    with StubLLM(_verdict) as stub:
+        yield stub.url
 
 
 def _answer() -> Answer:

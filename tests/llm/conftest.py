@@ -1,24 +1,17 @@
-"""Fixtures for LLM tests: the real llama.cpp OpenAI-compatible server (once per session) and engines.
-
-The server is llama-cpp-python's own (``python -m llama_cpp.server``) started through
-``python -m rag.llm.server``, which only disables llama.cpp's AMX/repack buffers first: on this
-project's Firecracker VMs the AMX path segfaults on the first request.
-"""
+"""Fixtures for LLM tests: the real llama.cpp OpenAI-compatible server (once per session, see
+``tests.servers.LlamaServer``) and engines."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from rag import Engine
+from rag.types import Answer
 from tests.conftest import make_settings
+from tests.servers import LlamaServer, free_port
 
 TOWER_Q = "How does Tower+ balance translation quality with general chat ability?"
 TOWER = "Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs"
@@ -26,41 +19,17 @@ TOWER = "Tower+: Bridging Generality and Translation Specialization in Multiling
 LLM_OPTIONS = {"llm_max_tokens": 96, "llm_temperature": 0.0}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(gguf: Path, port: int, n_ctx: int = 2048) -> subprocess.Popen:
-    """Start the OpenAI-compatible llama.cpp server and wait until /v1/models answers."""
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.llm.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", str(n_ctx), "--n_threads", "2", "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as response:
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("llama.cpp server did not start within 90 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def collect(engine: Engine, question: str = TOWER_Q) -> tuple[list[str], Answer, float]:
+    """Stream an answer like a client: the text deltas, the final Answer, and the seconds it all took."""
+    t0 = time.monotonic()
+    deltas, answer = [], None
+    for item in engine.stream(question):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            deltas.append(item)
+    assert answer is not None
+    return deltas, answer, time.monotonic() - t0
 
 
 def share_components(source: Engine, target: Engine) -> Engine:
@@ -84,10 +53,10 @@ def gguf() -> Path:
 @pytest.fixture(scope="session")
 def llama_server(gguf) -> str:
     """Base URL (…/v1) of one llama.cpp server shared by the whole session."""
-    port = free_port()
-    proc = start_server(gguf, port)
-    yield f"http://127.0.0.1:{port}/v1"
-    stop_server(proc)
+    server = LlamaServer(gguf, free_port())
+    server.start()
+    yield f"{server.url}/v1"
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -10,18 +10,13 @@ import pytest
 from rag.answer import extractive
 from rag.answer.generate import generate
 from rag.types import Answer, Hit
-from tests.llm.conftest import TOWER, TOWER_Q
+from tests.llm.conftest import TOWER, TOWER_Q, collect
 
 pytestmark = pytest.mark.llm
 
 
 def test_local_answer_streams_and_cites_tower(local_engine):
-    deltas, answer = [], None
-    for item in local_engine.stream(TOWER_Q):
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            deltas.append(item)
+    deltas, answer, _ = collect(local_engine)
     # Whether the 135M model's own sentence passes the support check depends on the llama.cpp build
     # (it did with 0.3.2x, not with 0.3.36); either way the answer is the model's or a declared fallback.
     model_wrote = answer.mode == "local" and answer.model == "SmolLM2-135M-Instruct (local)"

@@ -6,35 +6,18 @@ the openai SDK, our retries and the fallback all run for real.
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from rag import Engine
 from rag.types import Answer
 from tests.conftest import make_settings
-from tests.llm.conftest import LLM_OPTIONS, TOWER, TOWER_Q, free_port, share_components, start_server, stop_server
+from tests.llm.conftest import LLM_OPTIONS, TOWER, TOWER_Q, collect, share_components
+from tests.servers import Failure, LlamaServer, SilentLLM, StubLLM, free_port
 
 pytestmark = pytest.mark.llm
 
 # SmolLM2 served by llama.cpp's server answers this one with a sentence that passes the support check
 # (for the Tower+ question its reply is rejected and the extractive fallback is shown instead).
-
-
-def collect(engine: Engine, question: str = TOWER_Q) -> tuple[list[str], Answer, float]:
-    t0 = time.monotonic()
-    deltas, answer = [], None
-    for item in engine.stream(question):
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            deltas.append(item)
-    assert answer is not None
-    return deltas, answer, time.monotonic() - t0
 
 
 def fault_engine(engine: Engine, corpus_index, url: str, **overrides) -> Engine:
@@ -72,7 +55,8 @@ def test_streaming_answer_equals_the_streamed_text(openai_engine):
 
 def test_server_stopped_mid_session_falls_back_to_extractive(engine, corpus_index, gguf):
     port = free_port()
-    proc = start_server(gguf, port, n_ctx=1024)
+    server = LlamaServer(gguf, port, n_ctx=1024)
+    server.start()
     try:
         session_engine = fault_engine(engine, corpus_index, f"http://127.0.0.1:{port}/v1", llm_retries=1,
                                       llm_timeout=60, context_tokens=640)
@@ -81,7 +65,7 @@ def test_server_stopped_mid_session_falls_back_to_extractive(engine, corpus_inde
         first = session_engine.ask(TOWER_Q)
         assert first.mode == "openai" or "not supported" in first.notice, first.notice  # the server answered
     finally:
-        stop_server(proc)
+        server.stop()
     _, answer, elapsed = collect(session_engine)
     assert_extractive_fallback(answer, f"The LLM at http://127.0.0.1:{port}/v1 was unreachable after 2 attempts")
     assert elapsed < 15
@@ -90,28 +74,8 @@ def test_server_stopped_mid_session_falls_back_to_extractive(engine, corpus_inde
 @pytest.fixture
 def silent_server():
     """Accepts connections and never answers: the slow-endpoint case."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept():
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(sock.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    sock.close()
+    with SilentLLM() as server:
+        yield server.url
 
 
 def test_timeout_returns_extractive_answer_within_seconds(engine, corpus_index, silent_server):
@@ -121,42 +85,10 @@ def test_timeout_returns_extractive_answer_within_seconds(engine, corpus_index, 
     assert elapsed < 8, f"two 1 s attempts and one backoff must not take {elapsed:.1f} s"
 
 
-class StatusServer:
-    """Answers every request with one HTTP status (and counts the requests)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                outer.requests += 1
-                body = json.dumps({"error": {"message": message, "type": "error"}}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_bad_key_gets_one_clear_line_and_no_retries(engine, corpus_index):
-    server = StatusServer(401, "Incorrect API key provided")
-    try:
+    with StubLLM(Failure(401, "Incorrect API key provided")) as server:
         answer = fault_engine(engine, corpus_index, server.url, llm_retries=3).ask(TOWER_Q)
-    finally:
-        server.close()
-    assert server.requests == 1
+    assert len(server.requests) == 1
     assert "\n" not in answer.notice
     assert_extractive_fallback(answer, "rejected the API key (HTTP 401): check OPENAI_API_KEY")
 
@@ -164,11 +96,8 @@ def test_bad_key_gets_one_clear_line_and_no_retries(engine, corpus_index):
 @pytest.mark.parametrize(("status", "words"), [(503, "returned a server error (HTTP 503)"),
                                                (429, "is rate-limiting requests (HTTP 429)")])
 def test_5xx_and_429_are_retried_with_backoff_then_fall_back(engine, corpus_index, status, words):
-    server = StatusServer(status, "busy")
-    try:
+    with StubLLM(Failure(status, "busy")) as server:
         _, answer, elapsed = collect(fault_engine(engine, corpus_index, server.url, llm_retries=2))
-    finally:
-        server.close()
-    assert server.requests == 3, "1 attempt + RAG_LLM_RETRIES=2"
+    assert len(server.requests) == 3, "1 attempt + RAG_LLM_RETRIES=2"
     assert_extractive_fallback(answer, f"{words} after 3 attempts")
     assert 1.4 < elapsed < 10, "backoff of 0.5 s then 1 s between the attempts"

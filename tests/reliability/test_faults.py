@@ -25,7 +25,7 @@ from rag.ingest.parse import load_corpus
 from rag.llm import local_available
 from tests.api.support import engine_sharing_model
 from tests.conftest import CORPUS, make_settings
-from tests.reliability.servers import ChromaServer, CuttingProxy, free_port
+from tests.servers import ChromaServer, CuttingProxy, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RAG = [sys.executable, "-m", "rag.cli"]

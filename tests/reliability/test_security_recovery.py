@@ -10,9 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -23,6 +21,7 @@ from rag.api import BackgroundServer, create_app
 from rag.types import Answer, Hit
 from tests.api.support import engine_sharing_model
 from tests.conftest import CORPUS, make_settings
+from tests.servers import Failure, Request, StubLLM
 
 RAG = [sys.executable, "-m", "rag.cli"]
 TOWER_Q = "How does Tower+ balance translation quality with general chat ability?"
@@ -31,31 +30,16 @@ KEY = "sk-live-abcdef0123456789SECRETKEY"
 
 
 # --- secrets echoed by an upstream error ---------------------------------------------------------------
-class _EchoingUpstream(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server that rejects every request with a 400 quoting the request's headers."""
-
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        length = int(self.headers.get("content-length") or 0)
-        self.rfile.read(length)
-        message = (f"Invalid request: unsupported parameter. Request headers were: "
-                   f"Authorization: {self.headers.get('Authorization')}")
-        body = json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def _reject_quoting_headers(request: Request) -> Failure:
+    """An OpenAI-compatible server's 400 that quotes the request's headers back."""
+    return Failure(400, "Invalid request: unsupported parameter. Request headers were: "
+                        f"Authorization: {request.headers.get('Authorization')}", "invalid_request_error")
 
 
 @pytest.fixture(scope="module")
 def echoing_upstream():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingUpstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with StubLLM(_reject_quoting_headers) as upstream:
+        yield upstream.url
 
 
 def test_key_echoed_by_the_upstream_never_reaches_any_surface(engine, corpus_index, echoing_upstream, tmp_path):

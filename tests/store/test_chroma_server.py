@@ -16,7 +16,7 @@ import pytest
 
 from rag import Engine, IndexUnavailable
 from tests.conftest import make_settings
-from tests.store.conftest import free_port
+from tests.servers import free_port
 
 COLLECTION = "server_papers"
 

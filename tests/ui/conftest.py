@@ -3,13 +3,12 @@ and the helpers every browser test uses to ask like a user and read what the pag
 
 from __future__ import annotations
 
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 
 from rag import Engine
+from tests.servers import SilentLLM
 from ui.screenshot import CHROMIUM, launch_browser, running_app
 
 #: True once an answer is complete: n bot bubbles, Ask enabled again, the last bubble not the placeholder.
@@ -114,38 +113,11 @@ def open_tab(ui_url, browser):
         context.close()
 
 
-class SilentLLM:
-    """An OpenAI-compatible endpoint that accepts connections and never replies: an LLM that hangs.
-
-    Real sockets, no canned answer: the engine waits on it exactly as on an overloaded server, which is
-    what a user's Stop button is for.
-    """
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.clients: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.clients.append(client)
-
-    def close(self) -> None:
-        self.sock.close()
-        for client in self.clients:
-            client.close()
-
-
 @pytest.fixture
 def stalled_page(engine, browser):
     """The app answering in openai mode from an endpoint that never replies, in a fresh tab."""
     silent = SilentLLM()
-    stalled = Engine.from_settings(engine.settings, llm="openai", openai_base_url=f"http://127.0.0.1:{silent.port}/v1",
+    stalled = Engine.from_settings(engine.settings, llm="openai", openai_base_url=silent.url,
                                    openai_api_key="unused", llm_timeout=60, llm_retries=0)
     for cached in ("store", "embedder", "bm25", "retriever", "gate", "sentence_warmup"):  # share index and models
         stalled.__dict__[cached] = getattr(engine, cached)
