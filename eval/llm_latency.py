@@ -34,8 +34,8 @@ offline.apply()
 
 from rag.answer import generate as gen  # noqa: E402
 from rag.answer import support  # noqa: E402
+from rag.answer.sentence_warmup import index_sentences  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embed import index_sentences  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.evaluation.metrics import citation_precision, keyword_recall, mean, percentile  # noqa: E402
 from rag.llm import get_backend  # noqa: E402

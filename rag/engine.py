@@ -84,7 +84,7 @@ class Engine:
     @cached_property
     def sentence_warmup(self):
         """The background thread that persists every abstract sentence's vector (rag.embed), and its stop event."""
-        from rag.embed import warm_index_sentences
+        from rag.answer.sentence_warmup import warm_index_sentences
 
         return warm_index_sentences(self)
 
