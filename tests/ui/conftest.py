@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag import Engine
-from ui.screenshot import CHROMIUM, launch_browser, running_app
+from tools.browser import CHROMIUM, launch_browser, running_app
 
 #: True once an answer is complete: n bot bubbles, Ask enabled again, the last bubble not the placeholder.
 DONE = """(n) => {
