@@ -56,7 +56,10 @@ def measure(url: str, questions: list[str], timeout_ms: int = 300_000) -> list[d
         box = page.locator("#pc-question textarea")
         for question in questions:
             page.locator("#pc-new").click()  # a fresh chat: no follow-up condensation in the timing
-            page.wait_for_function("() => !document.querySelector('#pc-chat [data-testid=\"bot\"]')")
+            # New chat also empties the question box: type only once its reply has arrived, or the typed
+            # question is wiped and Enter sends nothing.
+            page.wait_for_function("() => !document.querySelector('#pc-chat [data-testid=\"bot\"]') && "
+                                   "document.querySelector('#pc-live').innerText.includes('New chat started.')")
             box.fill(question)
             page.evaluate(_ARM)
             box.press("Enter")
