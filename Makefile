@@ -46,7 +46,7 @@ bench: $(STAMP)
 	$(BIN)/rag bench
 
 screenshot: $(STAMP)
-	$(BIN)/python -m ui.screenshot
+	$(BIN)/python -m tools.screenshot
 
 clean:
 	rm -rf .rag out .pytest_cache .ruff_cache

@@ -226,7 +226,7 @@ def test_damaged_sentence_cache_is_started_afresh(tmp_path):
 def test_gradio_ask_endpoint_validates_its_arguments(engine):
     from gradio_client import Client
 
-    from ui.screenshot import running_app
+    from tools.browser import running_app
 
     with running_app(engine) as url:
         client = Client(url, verbose=False, download_files=False)

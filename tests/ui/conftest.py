@@ -9,7 +9,7 @@ import pytest
 
 from rag import Engine
 from tests.servers import SilentLLM
-from ui.screenshot import CHROMIUM, launch_browser, running_app
+from tools.browser import CHROMIUM, launch_browser, running_app
 
 #: True once an answer is complete: n bot bubbles, Ask enabled again, the last bubble not the placeholder.
 DONE = """(n) => {

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from rag.errors import RagError
+from rag.security import is_loopback
 from tests.ui.conftest import ask, bot_messages, cards, pick_year
 from ui import app as ui_app
+from ui.facts import examples
 
 TOWER = "Tower+: Bridging Generality and Translation Specialization in Multilingual LLMs"
 TOWER_Q = "How does Tower+ balance translation quality with general chat ability?"
@@ -365,7 +367,7 @@ def test_gradio_client_ask_endpoint(ui_url):
 
 @pytest.mark.browser
 def test_example_question_click_asks_it(page, engine):
-    offered = ui_app.examples(engine)
+    offered = examples(engine)
     assert len(offered) >= 3, "the bundled corpus answers the curated examples"
     page.locator("#pc-chat button", has_text=offered[1]).first.click()
     page.wait_for_function("() => document.querySelectorAll('#pc-chat [data-testid=\"bot\"]').length === 1")
@@ -377,37 +379,6 @@ def test_example_question_click_asks_it(page, engine):
 
 # --- serving (no browser) ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, expected", [("", None), ("ann:s3cret", ("ann", "s3cret")), ("ann:a:b", ("ann", "a:b"))])
-def test_parse_auth(value, expected):
-    assert ui_app.parse_auth(value) == expected
-
-
-@pytest.mark.parametrize("value", ["ann", ":pw", "ann:"])
-def test_parse_auth_rejects_malformed_values(value):
-    with pytest.raises(RagError, match="user:password"):
-        ui_app.parse_auth(value)
-
-
-def test_year_controls_validate():
-    assert ui_app.filters_from("any", "", None) is None
-    filters = ui_app.filters_from("2024", 2025, ["002.txt"])
-    assert (filters.date_from.isoformat(), filters.date_to.isoformat(), filters.sources) == ("2024-01-01", "2025-12-31",
-                                                                                             ["002.txt"])
-    with pytest.raises(RagError, match="date range is empty"):
-        ui_app.filters_from("2025", "2020", None)
-    with pytest.raises(RagError, match="four-digit year"):
-        ui_app.filters_from("last year", None, None)
-
-
-def test_filters_are_described_with_what_they_leave(engine):
-    catalog = engine.catalog()
-    text = ui_app.describe_filters(ui_app.filters_from("2025", "2025", ["001_6284347faf2a34e0.txt"]), catalog)
-    assert text.startswith(f"Only papers dated 2025 were searched ({catalog['years']['2025']} papers)")
-    assert f"the {catalog['papers'] - catalog['dated']} undated papers are left out" in text
-    assert "the file Sep 9 listing" in text and text.endswith("search every paper.")
-    assert ui_app.describe_filters(None, catalog) == ""
-
-
 def test_public_bind_without_login_warns_and_busy_port_is_one_line(engine, capsys):
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))
@@ -416,18 +387,8 @@ def test_public_bind_without_login_warns_and_busy_port_is_one_line(engine, capsy
         with pytest.raises(RagError, match=f"Cannot listen on 0.0.0.0:{port}.*--port"):
             ui_app.serve(engine, host="0.0.0.0", port=port)
     assert "without a login" in capsys.readouterr().err
-    assert ui_app.is_loopback("127.0.0.1") and ui_app.is_loopback("localhost") and ui_app.is_loopback("::1")
-    assert not ui_app.is_loopback("0.0.0.0") and not ui_app.is_loopback("example.org")
-
-
-def test_login_is_required_when_auth_is_set(engine):
-    from fastapi.testclient import TestClient
-
-    client = TestClient(ui_app.create_app(engine, auth=("ann", "s3cret")))
-    assert client.get("/config").status_code == 401
-    assert client.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 400
-    assert client.post("/login", data={"username": "ann", "password": "s3cret"}).status_code == 200
-    assert client.get("/config").status_code == 200
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
 
 
 @pytest.mark.browser

@@ -1,7 +1,7 @@
 """Measure, in a real browser, how long the chat takes to show the first streamed answer text.
 
-    python -m ui.latency --llm local              # starts the app over the configured index
-    python -m ui.latency --url http://127.0.0.1:7860/ --runs 5
+    python -m tools.ui_latency --llm local              # starts the app over the configured index
+    python -m tools.ui_latency --url http://127.0.0.1:7860/ --runs 5
 
 For each question the clock starts when Enter is pressed in the page and stops when the answer bubble
 first shows answer text (not the "Searching the papers…" placeholder), then when the answer is complete.
@@ -15,7 +15,7 @@ import json
 import statistics
 import sys
 
-from ui.screenshot import launch_browser, running_app
+from tools.browser import add_app_arguments, app_url, launch_browser
 
 QUESTIONS = [
     "How does Tower+ balance translation quality with general chat ability?",
@@ -56,7 +56,10 @@ def measure(url: str, questions: list[str], timeout_ms: int = 300_000) -> list[d
         box = page.locator("#pc-question textarea")
         for question in questions:
             page.locator("#pc-new").click()  # a fresh chat: no follow-up condensation in the timing
-            page.wait_for_function("() => !document.querySelector('#pc-chat [data-testid=\"bot\"]')")
+            # New chat also empties the question box: type only once its reply has arrived, or the typed
+            # question is wiped and Enter sends nothing.
+            page.wait_for_function("() => !document.querySelector('#pc-chat [data-testid=\"bot\"]') && "
+                                   "document.querySelector('#pc-live').innerText.includes('New chat started.')")
             box.fill(question)
             page.evaluate(_ARM)
             box.press("Enter")
@@ -88,20 +91,13 @@ def summary(results: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="an already running app (default: start one over the configured index)")
-    parser.add_argument("--llm", default=None, help="answer mode for the started app (default RAG_LLM)")
+    add_app_arguments(parser)
     parser.add_argument("--runs", type=int, default=len(QUESTIONS) - 1, help="timed questions after the warm-up")
     parser.add_argument("--json", action="store_true", help="print every measurement as JSON")
     args = parser.parse_args(argv)
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.runs + 1)]
-    if args.url:
-        results = measure(args.url, questions)
-    else:
-        from rag import Engine
-
-        engine = Engine.from_env() if not args.llm else Engine.from_settings(llm=args.llm)
-        with running_app(engine) as url:
-            results = measure(url, questions)
+    with app_url(args.url, args.llm) as url:
+        results = measure(url, questions)
     print(json.dumps({"summary": summary(results), **({"runs": results} if args.json else {})}, indent=2))
     return 0
 

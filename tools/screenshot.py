@@ -1,7 +1,7 @@
 """Refresh the screenshots: ask a question in a real browser, desktop (1280x900) and mobile (390x844).
 
-    python -m ui.screenshot                      # starts the app on a free port over the configured index
-    python -m ui.screenshot --url http://127.0.0.1:7860/   # or use an app that is already running
+    python -m tools.screenshot                      # starts the app on a free port over the configured index
+    python -m tools.screenshot --url http://127.0.0.1:7860/   # or use an app that is already running
 
 Saves ``docs/img/paperchat-desktop.png`` and ``docs/img/paperchat-mobile.png`` (and the desktop one
 again as ``ui/assets/screenshot.png``, the README's picture). The desktop one shows the answer with
@@ -13,65 +13,17 @@ it never downloads a browser.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from rag import offline
+from tools.browser import add_app_arguments, app_url, launch_browser
 
-offline.apply()
-
-CHROMIUM = os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "img"
-README_IMAGE = Path(__file__).resolve().parent / "assets" / "screenshot.png"
+README_IMAGE = ROOT / "ui" / "assets" / "screenshot.png"
 #: (file name, viewport width, height, mobile)
 SHOTS = [("paperchat-desktop.png", 1280, 900, False), ("paperchat-mobile.png", 390, 844, True)]
 DEFAULT_QUESTION = "How does Tower+ balance translation quality with general chat ability?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def running_app(engine, port: int | None = None, auth: tuple[str, str] | None = None) -> Iterator[str]:
-    """The UI served by uvicorn in a background thread; yields its URL. Shared by tests and scripts."""
-    import uvicorn
-
-    from ui.app import create_app
-
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, auth=auth), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="paperchat-ui", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the UI server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def launch_browser(playwright):
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium).")
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
 def ask_in_page(page, question: str, timeout_ms: int = 120_000) -> None:
@@ -113,22 +65,12 @@ def take(url: str, out: Path, question: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="an already running app (default: start one over the configured index)")
+    add_app_arguments(parser)
     parser.add_argument("--question", default=DEFAULT_QUESTION)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the PNG files (default docs/img)")
-    parser.add_argument("--llm", default=None, help="answer mode for the started app (default RAG_LLM)")
     args = parser.parse_args(argv)
-    if args.url:
-        paths = take(args.url, args.out, args.question)
-    else:
-        from rag import Engine
-
-        engine = Engine.from_env() if not args.llm else Engine.from_settings(llm=args.llm)
-        if engine.is_empty():
-            print("The index is empty: run `rag ingest` first.", file=sys.stderr)
-            return 1
-        with running_app(engine) as url:
-            paths = take(url, args.out, args.question)
+    with app_url(args.url, args.llm) as url:
+        paths = take(url, args.out, args.question)
     README_IMAGE.write_bytes(paths[0].read_bytes())
     for path in [*paths, README_IMAGE]:
         print(f"saved {path}")
