@@ -68,7 +68,7 @@ def _word(inner: str) -> re.Pattern[str]:
     return re.compile(rf"[^\W_][\w{inner}]*[\w+]|[^\W_]")
 
 
-#: Everything a name may hold: "GPT-4", "pass@1", "CodeT5+", "v1.5", "7×" (what a question names).
+#: Everything a name may hold: "GPT-4", "pass@1", "CodeT5+", "v1.5", "8×A100" (what a question names).
 NAME_TOKEN = _word(r"+@.×\-")
 #: Hyphenated words whole, without "@" or "×": the words of a follow-up's frame and slot.
 PHRASE_TOKEN = _word(r"+\-.")

@@ -6,32 +6,28 @@ import pytest
 
 from rag.answer import intent
 
+#: Questions as users type them, by the answer shape they ask for.
+SHAPES = {
+    intent.LIST: ("Which papers propose data filtering for LLM pre-training?",
+                  "whcih papers do pretraining for surgical video understanding",
+                  "list every paper about remote sensing foundation models or benchmarks",
+                  "Are there any Korean language models in here? list all of them",
+                  "self-supervised pretraining for natural-science imagery like galaxies or plankton — which papers?"),
+    intent.COMPARE: ("compare CodeT5 and CodeT5+ — architecture and pretraining objectives",
+                     "Sabiá vs ptt5-v2: how do the two Portuguese efforts differ?", "comapre the Korean language models"),
+    intent.LOOKUP: ("What is TorchTitan?", "whats hubert", "codet5 plus paper"),
+    intent.SUMMARY: ("summarize 'Image Captioners Are Scalable Vision Learners Too'", "What is the main idea of DINOv2?"),
+    intent.OVERVIEW: ("tell me about transformers",
+                      "overview please: learning-rate schedules and re-warming when continually pretraining language models"),
+    intent.FACT: ("how many tokens in the deepseek llm pretrain dataset", "mathcode-pile size in tokens",
+                  "How much does pretraining on MIND-OWM improve GSM8K compared with raw data only?"),
+    intent.YESNO: ("Does ALBERT's linguistic and world knowledge keep getting better the longer it is pretrained?",
+                   "For biomedical NLP, does continual pretraining from a general-domain BERT beat pretraining from scratch?"),
+    intent.GENERAL: ("How does Tower+ balance translation quality with general chat ability?",),
+}
 
-@pytest.mark.parametrize(("question", "kind"), [
-    ("Which papers propose data filtering for LLM pre-training?", intent.LIST),
-    ("whcih papers do pretraining for surgical video understanding", intent.LIST),
-    ("list every paper about remote sensing foundation models or benchmarks", intent.LIST),
-    ("Are there any Korean language models in here? list all of them", intent.LIST),
-    ("self-supervised pretraining for natural-science imagery like galaxies or plankton — which papers?", intent.LIST),
-    ("compare CodeT5 and CodeT5+ — architecture and pretraining objectives", intent.COMPARE),
-    ("Sabiá vs ptt5-v2: how do the two Portuguese efforts differ?", intent.COMPARE),
-    ("comapre the Korean language models", intent.COMPARE),
-    ("What is TorchTitan?", intent.LOOKUP),
-    ("whats hubert", intent.LOOKUP),
-    ("codet5 plus paper", intent.LOOKUP),
-    ("summarize 'Image Captioners Are Scalable Vision Learners Too'", intent.SUMMARY),
-    ("What is the main idea of DINOv2?", intent.SUMMARY),
-    ("tell me about transformers", intent.OVERVIEW),
-    ("overview please: learning-rate schedules and re-warming when continually pretraining language models",
-     intent.OVERVIEW),
-    ("how many tokens in the deepseek llm pretrain dataset", intent.FACT),
-    ("mathcode-pile size in tokens", intent.FACT),
-    ("How much does pretraining on MIND-OWM improve GSM8K compared with raw data only?", intent.FACT),
-    ("Does ALBERT's linguistic and world knowledge keep getting better the longer it is pretrained?", intent.YESNO),
-    ("For biomedical NLP, does continual pretraining from a general-domain BERT beat pretraining from scratch?",
-     intent.YESNO),
-    ("How does Tower+ balance translation quality with general chat ability?", intent.GENERAL),
-])
+
+@pytest.mark.parametrize(("question", "kind"), [(q, kind) for kind, questions in SHAPES.items() for q in questions])
 def test_detects_the_shape_of_chat_questions(question, kind):
     assert intent.detect(question).kind == kind
 
