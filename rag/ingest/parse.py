@@ -23,14 +23,8 @@ from rag.types import Paper
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".jsonl", ".json", ".csv", ""}
 
-_HEADER_LINES = {
-    "new",
-    "get trending papers in your email inbox!",
-    "get trending papers in your email inbox once a day!",
-    "subscribe",
-    "daily papers",
-    "byak and the research community",
-}
+_HEADER_LINES = {"new", "get trending papers in your email inbox!", "get trending papers in your email inbox once a day!",
+                 "subscribe", "daily papers", "byak and the research community"}
 _MONTH_DAY = re.compile(r"^[A-Z][a-z]{2,8} \d{1,2}$")
 _SUBSCRIBE_TITLE = re.compile(r"^Subscribe(\S.*)$")
 _AUTHORS = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
@@ -181,10 +175,8 @@ def record_url(rec: dict) -> str:
 
 
 def json_object(line: str, where: str, error: type[Exception], malformed: str, not_object: str) -> dict:
-    """One JSON-lines record as a dict; else ``error`` saying ``where``, what is wrong and (for bad JSON) why.
-
-    ``not_object`` may name the type found with ``{type}``. Shared by the corpus and evaluation-set readers.
-    """
+    """One JSON-lines record as a dict, else ``error`` saying ``where`` and what is wrong (``not_object`` may
+    name the type found as ``{type}``); the corpus and evaluation-set readers share it."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
