@@ -17,10 +17,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rag.text import ALNUM_RUN, NAME_TOKEN, at_sentence_start, fold, is_identifier, is_name, stem, stopwords
 from rag.types import Hit
 
 _VERB = r"(?:does|did|do|is|was|were|are|has|have|had|can|could|will|would)"
@@ -35,56 +35,11 @@ _COUNT = re.compile(r"\bhow (?:many|much)\b", re.I)
 _WHEN = re.compile(r"^\s*when\b|\b(?:in )?what year\b|\bin which year\b", re.I)
 _DATE = re.compile(r"\b(?:19|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|october"
                    r"|november|december)\b", re.I)
-_TOKEN = re.compile(r"[^\W_][\w+@.×\-]*[\w+]|[^\W_]", re.UNICODE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-#: Words that say what kind of thing the question wants, not which one; never specific terms.
-_QUESTION_WORDS = frozenset({
-    "how", "many", "much", "what", "which", "who", "when", "paper", "papers", "work", "works", "study", "studies",
-    "use", "used", "using",
-})
 #: Measure words an abstract states as a bare number ("84.0% on ImageNet-1k"): present when it has numbers.
 _MEASURES = frozenset({"accuracy", "score", "scores", "performance", "result", "results"})
 _MAGNITUDE = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from llama_index.core.utils import globals_helper  # NLTK's English list, bundled with llama-index
-
-    return frozenset(globals_helper.stopwords) | _QUESTION_WORDS
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer: the stemmer llama-index's BM25 retriever uses, so stems agree with the IDF table
-
-    return Stemmer.Stemmer("english")
-
-
-def stem(word: str) -> str:
-    return _stemmer().stemWord(word.casefold())
-
-
-def fold(text: str) -> str:
-    """Casefold and strip accents ("Sabiá" -> "sabia", "TÜLU" -> "tulu"), "×" -> "x"."""
-    text = unicodedata.normalize("NFKD", text.replace("×", "x")).encode("ascii", "ignore").decode()
-    return text.casefold()
-
-
-def is_name(token: str, first: bool = False) -> bool:
-    """A digit, an inner capital, or all capitals; a capitalised word only when it is not the first."""
-    if len(token) < 2:
-        return False
-    return (any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:])
-            or (not first and token[0].isupper()))
-
-
-def is_identifier(token: str) -> bool:
-    """A name that identifies something: a part with a digit, an inner capital or all capitals
-    ("GPT-4", "CLIP-style", "WMT24", "MosaicBERT"), unlike "Chinchilla" or "non-English"."""
-    return any(len(p) > 0 and (any(c.isdigit() for c in p) or any(c.isupper() for c in p[1:])
-                               or (len(p) > 1 and p.isupper()))
-               for p in token.split("-"))
+# rag.answer.support still imports this private name from here (switch it to rag.text.stopwords)
+_stopwords = stopwords
 
 
 def is_weak_name(token: str) -> bool:
@@ -106,17 +61,11 @@ class Ask:
         return not (self.names or self.attributes or self.when)
 
 
-def _sentence_start(text: str, at: int) -> bool:
-    """True at the start of the text or of a sentence in it ("... about? What results ...")."""
-    before = text[:at].rstrip()
-    return not before or before[-1] in ".?!:;\"'("
-
-
 def parse_ask(question: str) -> Ask:
     names = []
-    for match in _TOKEN.finditer(question):
+    for match in NAME_TOKEN.finditer(question):
         token = match.group().rstrip(".")
-        if token and is_name(token, first=_sentence_start(question, match.start())) and fold(token) not in _stopwords():
+        if token and is_name(token, first=at_sentence_start(question, match.start())) and fold(token) not in stopwords():
             names.append(token)
     attributes: list[str] = []
     value_question = False
@@ -124,8 +73,8 @@ def parse_ask(question: str) -> Ask:
         match = pattern.search(question)
         if match:
             value_question = True
-            words = [m.group().rstrip(".") for m in _TOKEN.finditer(match.group(1))]
-            attributes = [w for w in words if w and fold(w) not in _stopwords() and not is_name(w)]
+            words = [m.group().rstrip(".") for m in NAME_TOKEN.finditer(match.group(1))]
+            attributes = [w for w in words if w and fold(w) not in stopwords() and not is_name(w)]
             break
     if not value_question:
         names = [n for n in names if not is_weak_name(n)]
@@ -135,7 +84,7 @@ def parse_ask(question: str) -> Ask:
 
 def token_set(text: str) -> set[str]:
     """The tokens of (folded) ``text`` plus the parts of hyphenated ones: "clip-style" gives clip-style, clip, style."""
-    tokens = {m.group().rstrip(".-") for m in _TOKEN.finditer(text)}
+    tokens = {m.group().rstrip(".-") for m in NAME_TOKEN.finditer(text)}
     tokens |= {part for t in list(tokens) for part in re.split(r"[-/]", t) if len(part) > 1}
     return {t for t in tokens if t}
 
@@ -148,7 +97,7 @@ class PaperText:
         self.abstract = hit.abstract or hit.snippet
         self.tokens = token_set(self.text)
         self.stems = {stem(t) for t in self.tokens}
-        self.words = re.findall(r"[a-z0-9]+", self.text)
+        self.words = ALNUM_RUN.findall(self.text)
         self.joined = " ".join(self.words)
 
     def has_name(self, name: str) -> bool:
@@ -203,8 +152,8 @@ def term_coverage(question: str, paper: PaperText, idf=None) -> float:
     """
     # whole tokens, names included ("tower+", "gpt-4", "pass@1"); a hyphenated word counts once, as a whole
     # or, failing that, by all its parts ("re-initializing" ~ "initializing")
-    words = {w for w in (m.group().rstrip(".-") for m in _TOKEN.finditer(fold(question)))
-             if len(w) > 1 and w not in _stopwords() and any(c.isalnum() for c in w)}
+    words = {w for w in (m.group().rstrip(".-") for m in NAME_TOKEN.finditer(fold(question)))
+             if len(w) > 1 and w not in stopwords() and any(c.isalnum() for c in w)}
     if not words:
         return 0.0
     weights = {w: idf(w) if idf else 1.0 for w in words}

@@ -8,7 +8,7 @@ Short or mixed questions default to English: a wrong "not English" notice is wor
 
 from __future__ import annotations
 
-import re
+from rag.text import LETTER_RUN
 
 
 def _words(text: str) -> frozenset[str]:
@@ -39,7 +39,6 @@ NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it":
 #: (language, first code point, last code point) of scripts that identify a language (or a family).
 _SCRIPTS = [("ja", 0x3040, 0x30FF), ("ko", 0xAC00, 0xD7AF), ("zh", 0x4E00, 0x9FFF), ("ru", 0x0400, 0x04FF),
             ("ar", 0x0600, 0x06FF), ("el", 0x0370, 0x03FF), ("he", 0x0590, 0x05FF), ("hi", 0x0900, 0x097F)]
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ACCENTS = {"es": "ñ¿¡", "de": "ßäöü", "pt": "ãõ", "fr": "çœ"}
 
 
@@ -55,7 +54,7 @@ def detect_language(text: str) -> str:
             if lang == "zh" and any(0x3040 <= ord(ch) <= 0x30FF for ch in text):
                 return "ja"
             return lang
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in LETTER_RUN.findall(text)]
     scores = {lang: sum(w in stop for w in words) for lang, stop in STOPWORDS.items()}
     for lang, marks in _ACCENTS.items():
         scores[lang] += sum(ch in marks for ch in text.lower())

@@ -96,7 +96,8 @@ class Retriever:
         held-out set, boosting every title that shares a name with the question (often a baseline the
         question compares against, such as BERT) lowered MRR from 0.939 to 0.891.
         """
-        from rag.answerable import fold, token_set
+        from rag.answerable import token_set
+        from rag.text import fold
 
         names = set(fixes)
         if not names:
@@ -114,7 +115,7 @@ class Retriever:
 def _with_spellings(query: str) -> str:
     """The query plus the other spellings of its glued or split names ("olmo2" also as "olmo 2", "dino v2"
     also as "dinov2"): BM25 tokenises "OLMo 2" and "olmo2" differently and would score the other form zero."""
-    from rag.signals import split_spellings
+    from rag.terms import split_spellings
 
     extra = split_spellings(query)
     return f"{query} {' '.join(extra)}" if extra else query

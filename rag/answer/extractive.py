@@ -6,17 +6,11 @@ only quote retrieved abstracts, so every citation is a retrieved paper by constr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rag.embed import Embedder
+from rag.text import split_sentences
 from rag.types import Hit
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 20]
 
 
 @dataclass

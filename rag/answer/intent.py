@@ -20,8 +20,9 @@ wrong guess only changes the answer's shape (every shape quotes verbatim, cited 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from rag.text import fold
 
 LIST, COMPARE, SUMMARY, OVERVIEW, YESNO, FACT, LOOKUP, GENERAL = (
     "list", "compare", "summary", "overview", "yesno", "fact", "lookup", "general")
@@ -57,25 +58,26 @@ _SUMMARY = re.compile(r"\bsummar(?:ize|y|ies)\b|\btl;?dr\b|\bmain (?:idea|point|
 _OVERVIEW = re.compile(r"\boverview\b|\bwhat (?:does|do) (?:the )?(?:corpus|collection|papers|literature|abstracts)"
                        r" (?:say|tell|show)\b|\btell me (?:about|more about)\b|\bsurvey(?:ing)?\b|\bstate of\b"
                        r"|\bwhat is known about\b|\bwhat do we know about\b|\blandscape\b|\btrends? in\b")
-_YESNO = re.compile(r"(?:^\s*(?:so |and |but |also )?|^[^?]{0,60}, )(?:does|do|did|is|are|was|were|can|could|has"
-                    r"|have|had|will|would|should|shall|may|might)\b")
-_FACT = re.compile(r"\bhow (?:many|much|long|large|big|fast|often|well)\b|\bwhen\b|\bwhat year\b|\bwhich year\b"
-                   r"|\bwhat (?:\S+ ){0,3}(?:score|accuracy|size|number|percentage|rate|count|length|ratio|speedup|cost"
-                   r"|parameters|params|tokens|dataset|datasets|benchmark|benchmarks|wer|bleu|f1|perplexity|loss"
-                   r"|budget|gpus?|hardware|learning rate|batch size|vocabulary|improvement|gain|top-1|resolution"
-                   r"|language|languages|model|architecture|metric|data)\b|\bwhich (?:\S+ ){0,2}(?:dataset|benchmark"
-                   r"|model|metric|language|architecture|optimizer|corpus|tokenizer|baseline)s?\b|\bhow .*\bcompare\b"
-                   r"|\bby how much\b|\bwhat (?:was|were|is|are) the (?:results?|numbers?|scores?)\b")
+#: Auxiliaries that open a question ("does it …", "can we …").
+_AUX = "does|do|did|is|are|was|were|can|could|has|have|will|would|should"
+_YESNO = re.compile(rf"(?:^\s*(?:so |and |but |also )?|^[^?]{{0,60}}, )(?:{_AUX}|had|shall|may|might)\b")
+#: "how many / how long ...": a quantity. "What <measure>" asks for a value; "which <thing>" for a name.
+_HOW_MUCH = "many|much|long|large|big|fast"
+_MEASURE = ("score|accuracy|size|number|percentage|rate|count|ratio|speedup|parameters|params|tokens|wer|bleu|f1"
+            "|perplexity|loss|budget|improvement|gain|top-1|resolution|batch size|learning rate")
+_FACT_THING = ("length|cost|dataset|datasets|benchmark|benchmarks|gpus?|hardware|vocabulary|language|languages|model"
+               "|architecture|metric|data")
+_NAMED_THING = "dataset|benchmark|model|metric|language|architecture|optimizer|corpus|tokenizer|baseline"
+_FACT = re.compile(rf"\bhow (?:{_HOW_MUCH}|often|well)\b|\bwhen\b|\bwhat year\b|\bwhich year\b"
+                   rf"|\bwhat (?:\S+ ){{0,3}}(?:{_MEASURE}|{_FACT_THING})\b|\bwhich (?:\S+ ){{0,2}}(?:{_NAMED_THING})s?\b"
+                   r"|\bhow .*\bcompare\b|\bby how much\b|\bwhat (?:was|were|is|are) the (?:results?|numbers?|scores?)\b")
+_NUMBER_CUE = re.compile(rf"\bhow (?:{_HOW_MUCH})\b|\bwhat (?:\S+ ){{0,3}}(?:{_MEASURE})\b|\bby how much\b"
+                         r"|\bwhen\b|\bwhat year\b|\bresults?\b|\bnumbers?\b")
 _LOOKUP = re.compile(r"^\s*(?:what|who) (?:is|are|was|were)\s+(?!the\b)|^\s*define\b"
                      r"|^\s*explain\b|\bwhat is meant by\b|\bdefinition of\b|\bwhat does \S+ stand for\b"
                      r"|^\s*(?:tell me )?(?:about )?(?:the )?\S+ (?:paper|model|report|framework|method)\s*\??\s*$")
-_QUESTION_START = re.compile(r"^\s*(?:what|which|who|whom|whose|how|why|when|where|is|are|does|do|did|can|could"
-                             r"|should|would|will|was|were|has|have|list|compare|summar|explain|describe|tell|give"
-                             r"|show|find|name|define|overview|any)\b")
-_NUMBER_CUE = re.compile(r"\bhow (?:many|much|long|large|big|fast)\b|\bwhat (?:\S+ ){0,3}(?:score|accuracy|size|number"
-                         r"|percentage|rate|count|ratio|speedup|parameters|params|tokens|wer|bleu|f1|perplexity|loss"
-                         r"|budget|improvement|gain|top-1|resolution|batch size|learning rate)\b|\bby how much\b"
-                         r"|\bwhen\b|\bwhat year\b|\bresults?\b|\bnumbers?\b")
+_QUESTION_START = re.compile(rf"^\s*(?:what|which|who|whom|whose|how|why|when|where|{_AUX}|list|compare|summar|explain"
+                             r"|describe|tell|give|show|find|name|define|overview|any)\b")
 # Terse fact questions without a question word ("mathcode-pile size in tokens", "mofi map on gpr1200").
 _TERSE_FACT = re.compile(r"\b(?:count|size|sizes|acc|accuracy|map|throughput|rate|tokens|num|number|params?|parameters"
                          r"|score|scores|gain|top-?1|wer|bleu|f1|images|hours|speedup|mix|ratio|percent|how many"
@@ -91,11 +93,10 @@ class Intent:
     targets: list[str] = field(default_factory=list)  # compare: the phrases that name each side
 
 
-def fold(question: str) -> str:
-    """Lowercase, accents stripped, known typos fixed, spaces squeezed."""
-    text = unicodedata.normalize("NFKD", question).encode("ascii", "ignore").decode().casefold()
-    words = [_TYPOS.get(w, w) for w in text.split()]
-    return " ".join(words)
+def _cue_text(question: str) -> str:
+    """The question as the cue rules read it: lowercase, accents (and "×") stripped, known typos fixed,
+    spaces squeezed."""
+    return " ".join(_TYPOS.get(w, w) for w in fold(question, times_as_x=False).split())
 
 
 _QUOTED = re.compile(r"(?:^|(?<=[\s(]))['‘“\"](.{3,120}?)['’”\"](?=[\s,.:;?)]|$)")
@@ -129,7 +130,7 @@ def compare_targets(question: str) -> list[str]:
 
 def detect(question: str) -> Intent:
     """The answer shape for ``question`` (see the module docstring for the order of the rules)."""
-    q = fold(question)
+    q = _cue_text(question)
     wants_number = bool(_NUMBER_CUE.search(q))
     if any((re.search(p, q) if isinstance(p, str) else p.search(q)) for p in _LIST) and not re.search(
             r"\bwhat (?:does|did) (?:the )?(?:\S+ ){1,6}(?:paper|work|study)\b", q):

@@ -6,12 +6,12 @@ the index would otherwise show up as a silently wrong metric after minutes of wo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.ingest.text import normalize_title
+from rag.ingest.parse import json_object
+from rag.text import normalize_title
 
 
 class DatasetError(RagError):
@@ -49,12 +49,7 @@ def parse_line(text: str, line: int, source: str = "dataset") -> EvalItem | None
     if not text.strip():
         return None
     where = f"{source} line {line}"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise DatasetError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    data = json_object(text, where, DatasetError, "not valid JSON", "expected a JSON object, got {type}")
     question = data.get("question")
     if not isinstance(question, str) or not question.strip():
         raise DatasetError(f"{where}: missing 'question' (a non-empty string)")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.evaluation.split import split_of
+from rag.text import normalize_title, split_sentences, strip_markers
 
 KINDS = ("pronoun", "ellipsis", "switch", "three_turn")
 
@@ -93,9 +94,7 @@ def load_dialogues(path: Path) -> list[Dialogue]:
 
 
 def _sentences(text: str) -> list[str]:
-    from rag.answer.extractive import split_sentences
-
-    return split_sentences(re.sub(r"\s*\[\d+\]", "", text))
+    return split_sentences(strip_markers(text))
 
 
 def repeats_previous(answer: str, previous: str) -> bool:
@@ -116,8 +115,6 @@ def _keyword(answer: str, keywords: list[str]) -> bool:
 
 def _result(dialogue: Dialogue, index: int, standalone: str, cited: list[str], refused: bool, answer: str,
             previous: str) -> TurnResult:
-    from rag.ingest.text import normalize_title
-
     turn = dialogue.turns[index]
     correct = bool({normalize_title(t) for t in cited} & {normalize_title(t) for t in turn.expected_titles})
     repeated = index > 0 and not refused and repeats_previous(answer, previous)
@@ -218,7 +215,7 @@ def _api_poster(engine):
 def main(engine, path: Path, split: str | None = None, llm: str | None = None, k: int | None = None,
          through_api: bool = False, out: Path = Path("out/eval-dialogues"), as_json: bool = False) -> dict:
     """Run the dialogues (test split first, then train, unless ``split`` picks one) and write the report."""
-    from rag.evaluation.dataset import indexed_titles, normalize_title
+    from rag.evaluation.dataset import indexed_titles
 
     dialogues = load_dialogues(path)
     known = indexed_titles(engine)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 from rag.config import Settings
+from rag.text import sentences
 from rag.types import Answer
 
 _MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?\]])\s+")
 
 PROMPT = (
     "You check whether a sentence is supported by a research-paper abstract.\n\n"
@@ -52,7 +52,7 @@ class Judge:
         from openai import OpenAIError
 
         verdicts = []
-        for sentence in _SENTENCE.split(answer.text):
+        for sentence in sentences(answer.text, after_marker=True):
             numbers = {int(n) for n in _MARKER.findall(sentence)}
             claim = _MARKER.sub("", sentence).strip()
             for n in sorted(numbers):

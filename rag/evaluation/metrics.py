@@ -9,12 +9,10 @@ A metric with no question to average over is ``None`` (``null`` in metrics.json)
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from rag.ingest.text import normalize_title
+from rag.text import normalize_title, normalize_words
 
 
 @dataclass
@@ -88,18 +86,12 @@ def citation_recall(cited: list[str], expected: set[str]) -> float:
     return len(expected & set(cited)) / len(expected) if expected else 0.0
 
 
-def _norm_text(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"[0-9a-z]+", text))
-
-
 def keyword_recall(answer: str, keywords: list[str]) -> float | None:
     """Share of keywords present in the answer as whole words after normalization ("2.5x" == "2.5 x")."""
-    wanted = [k for k in (_norm_text(k) for k in keywords) if k]
+    wanted = [k for k in (normalize_words(k) for k in keywords) if k]
     if not wanted:
         return None
-    text = f" {_norm_text(answer)} "
+    text = f" {normalize_words(answer)} "
     return sum(f" {k} " in text for k in wanted) / len(wanted)
 
 

@@ -17,19 +17,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 from rag.errors import CorpusError
-from rag.ingest.text import clean_text, normalize_title, paper_id
+from rag.ingest.text import paper_id
+from rag.text import clean_text, normalize_title
 from rag.types import Paper
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".jsonl", ".json", ".csv", ""}
 
-_HEADER_LINES = {
-    "new",
-    "get trending papers in your email inbox!",
-    "get trending papers in your email inbox once a day!",
-    "subscribe",
-    "daily papers",
-    "byak and the research community",
-}
+_HEADER_LINES = {"new", "get trending papers in your email inbox!", "get trending papers in your email inbox once a day!",
+                 "subscribe", "daily papers", "byak and the research community"}
 _MONTH_DAY = re.compile(r"^[A-Z][a-z]{2,8} \d{1,2}$")
 _SUBSCRIBE_TITLE = re.compile(r"^Subscribe(\S.*)$")
 _AUTHORS = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
@@ -179,17 +174,24 @@ def record_url(rec: dict) -> str:
     return ""
 
 
+def json_object(line: str, where: str, error: type[Exception], malformed: str, not_object: str) -> dict:
+    """One JSON-lines record as a dict, else ``error`` saying ``where`` and what is wrong (``not_object`` may
+    name the type found as ``{type}``); the corpus and evaluation-set readers share it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise error(f"{where}: {malformed} ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise error(f"{where}: {not_object.format(type=type(data).__name__)}")
+    return data
+
+
 def parse_jsonl(text: str, source: str) -> list[Paper]:
     papers = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(f"{source}:{n}: malformed JSON ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise CorpusError(f"{source}:{n}: expected a JSON object per line")
+        rec = json_object(line, f"{source}:{n}", CorpusError, "malformed JSON", "expected a JSON object per line")
         papers.append(_record_to_paper(rec, source, f"{source}:{n}"))
     return papers
 

@@ -6,45 +6,24 @@ import pytest
 
 from rag.answer import intent
 
-#: Questions as users type them, by the shape ``intent.detect`` must find in them.
+#: Questions as users type them, by the answer shape they ask for.
 SHAPES = {
-    intent.LIST: [
-        "Which papers propose data filtering for LLM pre-training?",
-        "whcih papers do pretraining for surgical video understanding",
-        "list every paper about remote sensing foundation models or benchmarks",
-        "Are there any Korean language models in here? list all of them",
-        "self-supervised pretraining for natural-science imagery like galaxies or plankton — which papers?",
-    ],
-    intent.COMPARE: [
-        "compare CodeT5 and CodeT5+ — architecture and pretraining objectives",
-        "Sabiá vs ptt5-v2: how do the two Portuguese efforts differ?",
-        "comapre the Korean language models",
-    ],
-    intent.LOOKUP: [
-        "What is TorchTitan?",
-        "whats hubert",
-        "codet5 plus paper",
-    ],
-    intent.SUMMARY: [
-        "summarize 'Image Captioners Are Scalable Vision Learners Too'",
-        "What is the main idea of DINOv2?",
-    ],
-    intent.OVERVIEW: [
-        "tell me about transformers",
-        "overview please: learning-rate schedules and re-warming when continually pretraining language models",
-    ],
-    intent.FACT: [
-        "how many tokens in the deepseek llm pretrain dataset",
-        "mathcode-pile size in tokens",
-        "How much does pretraining on MIND-OWM improve GSM8K compared with raw data only?",
-    ],
-    intent.YESNO: [
-        "Does ALBERT's linguistic and world knowledge keep getting better the longer it is pretrained?",
-        "For biomedical NLP, does continual pretraining from a general-domain BERT beat pretraining from scratch?",
-    ],
-    intent.GENERAL: [
-        "How does Tower+ balance translation quality with general chat ability?",
-    ],
+    intent.LIST: ("Which papers propose data filtering for LLM pre-training?",
+                  "whcih papers do pretraining for surgical video understanding",
+                  "list every paper about remote sensing foundation models or benchmarks",
+                  "Are there any Korean language models in here? list all of them",
+                  "self-supervised pretraining for natural-science imagery like galaxies or plankton — which papers?"),
+    intent.COMPARE: ("compare CodeT5 and CodeT5+ — architecture and pretraining objectives",
+                     "Sabiá vs ptt5-v2: how do the two Portuguese efforts differ?", "comapre the Korean language models"),
+    intent.LOOKUP: ("What is TorchTitan?", "whats hubert", "codet5 plus paper"),
+    intent.SUMMARY: ("summarize 'Image Captioners Are Scalable Vision Learners Too'", "What is the main idea of DINOv2?"),
+    intent.OVERVIEW: ("tell me about transformers",
+                      "overview please: learning-rate schedules and re-warming when continually pretraining language models"),
+    intent.FACT: ("how many tokens in the deepseek llm pretrain dataset", "mathcode-pile size in tokens",
+                  "How much does pretraining on MIND-OWM improve GSM8K compared with raw data only?"),
+    intent.YESNO: ("Does ALBERT's linguistic and world knowledge keep getting better the longer it is pretrained?",
+                   "For biomedical NLP, does continual pretraining from a general-domain BERT beat pretraining from scratch?"),
+    intent.GENERAL: ("How does Tower+ balance translation quality with general chat ability?",),
 }
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from rag.errors import CorpusError
 from rag.ingest.parse import detect_layout, load_corpus, parse_file
-from rag.ingest.text import clean_text, normalize_title
+from rag.text import clean_text, normalize_title
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 

@@ -1,4 +1,4 @@
-"""Chat sessions: follow-ups are condensed into standalone questions before retrieval."""
+"""Chat sessions: follow-ups are condensed into standalone questions before retrieval (rag.chat.plan)."""
 
 from __future__ import annotations
 
@@ -54,51 +54,13 @@ def test_llm_rewrite_is_accepted_only_when_it_is_a_question_that_keeps_the_subje
     assert clean(TOWER_Q, FOLLOW_UP, history) == "", "repeating the previous question drops the follow-up"
 
 
-# --- condensation by kind (rag.chat) -----------------------------------------------------------------
+# --- condensation by kind --------------------------------------------------------------------------------
 
 SWEDISH = "SweCTRL-Mini: a data-transparent Transformer-based large language model for controllable text generation in Swedish"
 NEPALI = "Domain-adaptative Continual Learning for Low-resource Tasks: Evaluation on Nepali"
 ARCTIC = "Arctic-SnowCoder: Demystifying High-Quality Data in Code Pretraining"
 SAFETY = "Safety Pretraining: Toward the Next Generation of Safe AI"
 TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
-
-
-def test_pronouns_are_anaphors_but_relative_pronouns_are_not():
-    from rag.chat import has_anaphor, seeks_paper
-
-    for follow_up in ("what hardware was it trained on?", "which models did their 67B version beat?",
-                      "how much did it cost to pretrain that model?", "According to the authors, what is the key?"):
-        assert has_anaphor(follow_up), follow_up
-    for question in ("Which paper shows that averaging the weights of fine-tuned models beats the best one?",
-                     "papers which pretrain on patents"):
-        assert not has_anaphor(question), question
-    assert seeks_paper("Which one uses correlation dimension to analyze LLM text, and what can it detect?")
-    assert seeks_paper("Is there also a study on whether it's better to add reasoning data during pretraining?")
-    assert not seeks_paper("what hardware was it trained on?")
-
-
-def test_ellipsis_slot_is_the_new_slot_and_a_new_ask_is_no_ellipsis():
-    from rag.chat import Turn, ellipsis_slot
-
-    seeking = Turn("Which paper presents a language model for Swedish?")
-    assert ellipsis_slot("And for Nepali?", seeking) == "for Nepali"
-    assert ellipsis_slot("What about galaxies?", seeking) == "galaxies"
-    assert ellipsis_slot("same for legal text?", seeking) == "legal text"
-    assert ellipsis_slot("And with ranking consistency instead?", seeking) == "with ranking consistency"
-    assert ellipsis_slot("food image segmentation?", seeking) == "food image segmentation"
-    assert ellipsis_slot("and which dataset?", seeking) is None, "a new question about the same paper"
-    about_a_paper = Turn("What is TorchTitan?")
-    assert ellipsis_slot("grokking in LLM pretraining?", about_a_paper) is None
-
-
-def test_anaphor_is_replaced_by_the_papers_name():
-    from rag.chat import not_stated, resolve_anaphor
-
-    mediswift = "MediSwift: Efficient Sparse Pre-trained Biomedical Language Models"
-    assert resolve_anaphor("what hardware was it trained on?", mediswift) == "what hardware was MediSwift trained on?"
-    assert resolve_anaphor("what did the authors find?", mediswift) == "what did the MediSwift authors find?"
-    assert resolve_anaphor("and which dataset?", TORCHTITAN) == "and which dataset in TorchTitan?"
-    assert not_stated(TORCHTITAN, "and which dataset?", 1) == "The TorchTitan abstract does not mention a dataset [1]."
 
 
 def sentences_of(text: str) -> set[str]:
@@ -156,7 +118,7 @@ def test_three_turns_about_one_paper_never_repeat_an_answer(engine):
 
 def test_llm_rewrite_is_used_only_when_it_retrieves_as_well_as_the_rule(engine, monkeypatch):
     import rag.llm.condense as llm_condense
-    from rag.chat import Turn, condense
+    from rag.chat.plan import Turn, condense
 
     turns = [Turn("How many tokens was Arctic-SnowCoder pretrained on in total?", answer="…",
                   cited=[ARCTIC])]

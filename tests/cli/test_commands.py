@@ -150,3 +150,20 @@ def test_feedback_json_lists_votes_from_the_index_folder(cli_env, tmp_path, monk
     assert [(e["rating"], e["question"], e["citations"][0]["title"]) for e in entries] == [
         ("down", "What is Tower+?", "Tower+")]
     assert "0 up, 1 down" in run("feedback").output
+
+
+def test_help_lists_the_commands_in_the_order_of_the_command_table():
+    from rag.cli import COMMANDS
+
+    assert [c.name for c in app.registered_commands] == [name for name, _ in COMMANDS]
+    assert [name for name, _ in COMMANDS][:3] == ["ingest", "search", "ask"]
+
+
+def test_an_answer_stream_that_ends_without_an_answer_is_a_one_line_error(monkeypatch):
+    class Silent:
+        def stream(self, *args, **kwargs):
+            yield "partial text"
+
+    monkeypatch.setattr("rag.cli.query.open_engine", Silent)
+    result = run("ask", "anything", "--no-stream")
+    assert result.exit_code == 1 and "ended without an answer" in result.output and "Traceback" not in result.output

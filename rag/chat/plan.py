@@ -1,0 +1,206 @@
+"""The standalone question a follow-up searches for (see :mod:`rag.chat` for the three kinds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.answerable import is_identifier, paper_text, parse_ask, term_coverage
+from rag.chat.cues import (
+    FRAGMENT_WORDS,
+    as_slot,
+    continues,
+    ellipsis_slot,
+    has_anaphor,
+    resolve_anaphor,
+    seeks_paper,
+    wants_another,
+    without_dangling,
+    word_count,
+)
+from rag.text import PHRASE_TOKEN, fold, is_name, stem, stopwords
+from rag.types import Hit
+
+#: A short or "and ..." follow-up without a pronoun ("grokking in LLM pretraining?", "and which
+#: dataset?") stands alone when the paper it retrieves by itself covers its content words (IDF-weighted)
+#: this much better than the previously cited paper does. (With a pronoun, only new names count: a
+#: follow-up like "what hardware was it trained on?" asks for what the old paper may not spell out.)
+SWITCH_MARGIN_IMPLICIT = 0.2
+#: Frame words at least this rare (BM25 IDF; about 20 of 410 abstracts) that the previous paper holds
+#: are its slot: "Swedish" in "a language model for Swedish" is replaced by the ellipsis's new slot.
+SLOT_IDF = 2.5
+
+
+@dataclass
+class Turn:
+    """One answered turn, as the next follow-up needs it."""
+
+    question: str
+    standalone: str = ""  # what retrieval searched for
+    answer: str = ""
+    cited: list[str] = field(default_factory=list)  # titles of the papers the answer cited, in [n] order
+    papers: list[Hit] = field(default_factory=list)  # those papers (title + abstract), when known
+    frame: str = ""  # the standalone question without the appended title, for an ellipsis to reuse
+    kind: str = "new"
+
+    def __post_init__(self) -> None:
+        self.standalone = self.standalone or self.question
+        self.frame = self.frame or self.standalone
+
+
+@dataclass
+class Plan:
+    """How to answer a question in its conversation: what to search for, and what to keep out."""
+
+    standalone: str  # the query used for retrieval (shown to the user as "searched for")
+    kind: str = "new"  # new | anaphor | ellipsis | switch
+    focus: str = ""  # anaphors: the question with the paper's name for the pronoun (without the title)
+    ask: str = ""  # anaphors: what the evidence sentence must answer (the follow-up as typed)
+    about: list[str] = field(default_factory=list)  # anaphor: the titles the pronoun stands for
+    exclude: list[str] = field(default_factory=list)  # titles not to retrieve (ellipsis: the previous paper)
+
+    @property
+    def frame(self) -> str:
+        return self.focus or self.standalone
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (m.group().rstrip(".") for m in PHRASE_TOKEN.finditer(fold(text)))
+            if len(w) > 1 and w not in stopwords()]
+
+
+def new_names(question: str, old: list[Hit], alone: Hit) -> list[str]:
+    """Identifiers the question names ("ERNIE 3.0", "GPT-4") that no old paper has but ``alone`` has."""
+    names = [n for n in parse_ask(question).names if is_identifier(n)]
+    return [n for n in names if not any(paper_text(h).has_name(n) for h in old) and paper_text(alone).has_name(n)]
+
+
+def _coverage(question: str, hit: Hit, idf) -> float:
+    return term_coverage(question, paper_text(hit), idf)
+
+
+def with_title(focus: str, titles: list[str]) -> str:
+    """The focus question with the full title(s) appended unless already in it: retrieval finds the paper."""
+    extra = [t for t in titles if t.casefold() not in focus.casefold()]
+    return f"{focus} ({'; '.join(extra)})" if extra else focus
+
+
+def best_filling(engine, frame: str, slot: str, old: list[Hit], exclude: list[str], idf) -> str:
+    """The frame filled with the new slot: with the old slot's words dropped, or all of the frame kept,
+    whichever retrieves (past the excluded paper) papers that answer it (the refusal gate) and a best
+    paper covering the new slot better.
+
+    Dropping is right for "a language model for Swedish" -> "Nepali", keeping for "sparse pre-training
+    to make biomedical LMs cheaper" -> "GPT-3 models", where the rare words of the old paper ("sparse")
+    are the frame, not the slot; which words are the slot cannot be told from the words alone.
+    """
+    kept = fill_frame(frame, slot, [], idf)
+    reduced = fill_frame(frame, slot, old, idf)
+    if reduced == kept:
+        return kept
+
+    def quality(query: str) -> tuple[bool, float, float]:
+        hits = [h for h in engine.search(query, k=engine.settings.top_k + len(exclude)) if h.title not in exclude]
+        if not hits:
+            return (False, 0.0, 0.0)
+        answered = not engine.gate.decide(query, hits, engine.score_sentences(query, hits)).refuse
+        return (answered, round(_coverage(slot, hits[0], idf), 2), _coverage(kept, hits[0], idf))
+
+    return max((reduced, kept), key=quality)  # on a tie, the shorter question
+
+
+def fill_frame(frame: str, slot: str, old: list[Hit], idf) -> str:
+    """The previous question's frame with its old slot (rare words of the old paper) replaced by ``slot``."""
+    slot_stems = {stem(w) for w in _words(slot)}
+    papers = [paper_text(h) for h in old]
+    kept = []
+    for match in PHRASE_TOKEN.finditer(frame):
+        token = match.group().rstrip(".")
+        low = token.casefold()
+        specific = is_name(token, first=match.start() == 0) or idf(low) >= SLOT_IDF
+        in_old = any(low in p.tokens or stem(low) in p.stems for p in papers)
+        if specific and in_old and stem(low) not in slot_stems and low not in stopwords():
+            continue
+        kept.append(token)
+    return f"{without_dangling(' '.join(kept).rstrip(' ?.,'))}, {as_slot(slot)}?"
+
+
+def referents(engine, turn: Turn) -> list[Hit]:
+    """The papers the previous answer cited (looked up by title when only titles are known)."""
+    if turn.papers:
+        return turn.papers
+    found = []
+    for title in turn.cited[:3]:
+        for hit in engine.search(title, k=3):
+            if hit.title == title:
+                found.append(hit)
+                break
+    if not found:  # a refusal, or titles not in this index: the previous question's best paper
+        found = engine.search(turn.standalone, k=1)[:1]
+    turn.papers = found
+    return found
+
+
+def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
+    """The deterministic standalone question for ``question`` after ``turns`` (see :mod:`rag.chat`)."""
+    if not turns:
+        return Plan(question)
+    previous = turns[-1]
+    old = referents(engine, previous)
+    idf = engine.gate.idf()
+    if seeks_paper(question):
+        exclude = [h.title for h in old] if wants_another(question) else []
+        return Plan(question, "switch", exclude=exclude)
+    slot = ellipsis_slot(question, previous.frame)
+    if slot is not None:
+        fits = [h.title for h in old if _coverage(slot, h, idf) >= 0.999]  # the new slot may fit the old paper
+        exclude = [h.title for h in old if h.title not in fits]
+        return Plan(best_filling(engine, previous.frame, slot, old, exclude, idf), "ellipsis", exclude=exclude)
+    anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
+    implicit = not anaphor and word_count(question) <= FRAGMENT_WORDS
+    if not old or not (anaphor or implicit):
+        return Plan(question, "switch" if old else "new")
+    alone = engine.search(question, k=1)
+    if alone and alone[0].title not in [h.title for h in old]:
+        if anaphor and new_names(question, old, alone[0]):
+            return Plan(question, "switch")
+        if implicit and _coverage(question, alone[0], idf) - max(_coverage(question, h, idf) for h in old) \
+                >= SWITCH_MARGIN_IMPLICIT:
+            return Plan(question, "switch")
+    about = old[0]
+    focus = resolve_anaphor(question, about.title)
+    return Plan(with_title(focus, [about.title]), "anaphor", focus=focus, ask=question, about=[about.title])
+
+
+def condense(engine, question: str, turns: list[Turn], mode: str) -> Plan:
+    """The plan for ``question``: the rule's, or the LLM's rewrite when it retrieves at least as well."""
+    plan = rule_plan(engine, question, turns)
+    if mode == "extractive" or plan.kind not in ("anaphor", "ellipsis"):
+        return plan
+    try:
+        from rag.llm.condense import llm_condense
+
+        rewritten = llm_condense(engine, question, [(t.standalone, t.answer) for t in turns], mode)
+    except Exception:  # any LLM failure falls back to the deterministic rule
+        return plan
+    if not rewritten or not retrieves_as_well(engine, rewritten, plan):
+        return plan
+    if plan.kind == "anaphor":
+        return Plan(with_title(rewritten, plan.about), "anaphor", focus=rewritten, ask=plan.ask, about=plan.about)
+    return Plan(rewritten, "ellipsis", exclude=plan.exclude)
+
+
+def retrieves_as_well(engine, rewritten: str, plan: Plan) -> bool:
+    """Does the LLM's rewrite retrieve at least as well as the rule's standalone question?
+
+    Anaphor: the referent paper must be among the rewrite's top three. Ellipsis: the rewrite's best
+    paper other than the excluded one must cover the rule's question at least as well as the rule's best.
+    """
+    k = 3 + len(plan.exclude)
+    mine = [h for h in engine.search(rewritten, k=k) if h.title not in plan.exclude]  # alone: no title appended
+    if plan.kind == "anaphor":
+        return any(h.title in plan.about for h in mine[:3])
+    rule = [h for h in engine.search(plan.standalone, k=k) if h.title not in plan.exclude]
+    if not mine or not rule:
+        return bool(mine)
+    idf = engine.gate.idf()
+    return _coverage(plan.standalone, mine[0], idf) >= _coverage(plan.standalone, rule[0], idf)

@@ -1,0 +1,43 @@
+"""How a follow-up is worded: anaphors, ellipses and new questions told apart (rag.chat.cues)."""
+
+from __future__ import annotations
+
+from rag.chat.cues import asked_thing, ellipsis_slot, has_anaphor, resolve_anaphor, seeks_paper
+
+TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+
+
+def test_pronouns_are_anaphors_but_relative_pronouns_are_not():
+    for follow_up in ("what hardware was it trained on?", "which models did their 67B version beat?",
+                      "how much did it cost to pretrain that model?", "According to the authors, what is the key?"):
+        assert has_anaphor(follow_up), follow_up
+    for question in ("Which paper shows that averaging the weights of fine-tuned models beats the best one?",
+                     "papers which pretrain on patents"):
+        assert not has_anaphor(question), question
+    assert seeks_paper("Which one uses correlation dimension to analyze LLM text, and what can it detect?")
+    assert seeks_paper("Is there also a study on whether it's better to add reasoning data during pretraining?")
+    assert not seeks_paper("what hardware was it trained on?")
+
+
+def test_ellipsis_slot_is_the_new_slot_and_a_new_ask_is_no_ellipsis():
+    seeking = "Which paper presents a language model for Swedish?"
+    assert ellipsis_slot("And for Nepali?", seeking) == "for Nepali"
+    assert ellipsis_slot("What about galaxies?", seeking) == "galaxies"
+    assert ellipsis_slot("same for legal text?", seeking) == "legal text"
+    assert ellipsis_slot("And with ranking consistency instead?", seeking) == "with ranking consistency"
+    assert ellipsis_slot("food image segmentation?", seeking) == "food image segmentation"
+    assert ellipsis_slot("and which dataset?", seeking) is None, "a new question about the same paper"
+    about_a_paper = "What is TorchTitan?"
+    assert ellipsis_slot("grokking in LLM pretraining?", about_a_paper) is None
+
+
+def test_anaphor_is_replaced_by_the_papers_name():
+    mediswift = "MediSwift: Efficient Sparse Pre-trained Biomedical Language Models"
+    assert resolve_anaphor("what hardware was it trained on?", mediswift) == "what hardware was MediSwift trained on?"
+    assert resolve_anaphor("what did the authors find?", mediswift) == "what did the MediSwift authors find?"
+    assert resolve_anaphor("and which dataset?", TORCHTITAN) == "and which dataset in TorchTitan?"
+
+
+def test_asked_thing_is_what_a_which_question_wants():
+    assert asked_thing("and which dataset?") == "dataset"
+    assert asked_thing("which kind?") == "" and asked_thing("what does it report?") == ""

@@ -1,0 +1,52 @@
+"""A question's terms and their exact match after normalisation of numbers and names (rag.terms)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.terms import Term, numbers, paper_terms, question_terms, split_spellings, squash
+
+
+@pytest.mark.parametrize(("question_form", "abstract_form"), [
+    ("53k", "53,000"), ("53k", "53 thousand"), ("ten", "10"), ("1.5t", "1.5 trillion"), ("1.5T", "1.5 trillion"),
+    ("3 percent", "3%"), ("7b", "7 billion"), ("2 trillion", "2T"), ("thirty", "30"),
+])
+def test_numbers_compare_by_value(question_form, abstract_form):
+    assert numbers(question_form) & numbers(abstract_form)
+
+
+def test_numbers_inside_names_are_not_numbers():
+    assert numbers("GPT-4 and WMT24 with ViT-L/14 v2") == set()
+    assert numbers("3.0%/5.2% WER") == {3.0, 5.2}
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("CodeT5 plus", "CodeT5+"), ("OLMo-2", "olmo 2"), ("olmo2", "OLMo 2"), ("X-2", "X2"), ("gpt 4", "GPT-4"),
+])
+def test_name_spellings_squash_to_one_form(a, b):
+    assert squash(a) == squash(b)
+
+
+def test_question_terms_split_numbers_names_and_words():
+    terms = question_terms("how many tokens did CodeT5 plus see, 53k or ten?")
+    kinds = {(t.kind, t.text if t.kind != "number" else t.value) for t in terms}
+    assert ("number", 53000.0) in kinds and ("number", 10.0) in kinds
+    assert ("name", "CodeT5 plus") in kinds
+    assert ("word", "tokens") in kinds
+    assert not any(t.text.lower() in {"how", "many", "did", "or"} for t in terms)
+
+
+def test_names_match_their_variants_but_not_other_versions():
+    paper = paper_terms("CodeT5+: Open Code LLMs", "We present OLMo 2 and CodeT5+ trained on 53,000 files.")
+    assert paper.whole.has(Term("codet5 plus", "name"))
+    assert paper.whole.has(Term("olmo2", "name"))
+    assert paper.whole.has(Term("OLMo-2", "name"))
+    assert paper.whole.has(Term("53000", "number", 53000.0))
+    assert not paper.whole.has(Term("CodeT5", "name")), "a version is another model: CodeT5 is not CodeT5+"
+    assert not paper.whole.has(Term("olmo3", "name"))
+    assert not paper.whole.has(Term("Thai", "word")), "no word-vector neighbours: Thai is not Korean"
+
+
+def test_split_spellings_give_the_other_form_of_a_versioned_name():
+    assert split_spellings("what is olmo2") == ["olmo 2"]
+    assert "dinov2" in split_spellings("dino v2 features") and "codet5+" in split_spellings("codet5 plus paper")
