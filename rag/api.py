@@ -57,7 +57,6 @@ from rag.errors import (
     EmbedderUnavailable,
     EmptyIndex,
     IndexUnavailable,
-    LLMUnavailable,
     RagError,
 )
 from rag.security import exposure_warning, one_line
@@ -78,7 +77,6 @@ ERROR_STATUS: dict[type[RagError], tuple[int, str]] = {
     CorpusError: (400, "invalid_request_error"),
     EmptyIndex: (409, "empty_index"),
     IndexUnavailable: (503, "index_unavailable"),
-    LLMUnavailable: (503, "llm_unavailable"),
     EmbedderUnavailable: (503, "embedder_unavailable"),
     EmbedderMismatch: (409, "embedder_mismatch"),
 }
