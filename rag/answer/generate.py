@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 UNSUPPORTED = "The model's sentences were not supported by the cited abstracts; "
 
 
-class Quoting(Protocol):
+class AnswerService(Protocol):
     """What an LLM answer needs from the answer service (:class:`rag.answer.service.Answerer`)."""
 
     settings: Settings
@@ -60,7 +60,7 @@ class Quoting(Protocol):
     def extractive(self, answer: Answer, scored: list[Scored]) -> Iterator[str]: ...
 
 
-def generate(service: Quoting, answer: Answer, scored: list[Scored], history: list[tuple[str, str]],
+def generate(service: AnswerService, answer: Answer, scored: list[Scored], history: list[tuple[str, str]],
              backend: Backend | None = None, policy: AnswerPolicy | None = None) -> Iterator[str]:
     """Yield the answer's text deltas and fill ``answer`` (text, citations, refused, model, notice).
 
@@ -80,7 +80,7 @@ def generate(service: Quoting, answer: Answer, scored: list[Scored], history: li
         yield from _write_from_composition(service, answer, scored, history, backend, policy)
 
 
-def fallback(service: Quoting, answer: Answer, scored: list[Scored], notice: str) -> Iterator[str]:
+def fallback(service: AnswerService, answer: Answer, scored: list[Scored], notice: str) -> Iterator[str]:
     """The extractive answer over the same sources, with a visible notice."""
     answer.notice = notice
     answer.mode, answer.model = "extractive", ""
@@ -100,7 +100,7 @@ def complete_extractively(verifier: Verifier, answer: Answer, scored: list[Score
     the lead followed by the extractive composition's other sentences.
     """
     picked = compose_for(answer.standalone_question or answer.question, answer.sources, scored)
-    extras = [s for s in picked if s.sentence not in verifier._used][:max(0, len(picked) - len(verifier.kept))]
+    extras = [s for s in picked if s.sentence not in verifier.used][:max(0, len(picked) - len(verifier.kept))]
     for extra in extras:
         text = f"{extra.sentence} [{extra.source}]"
         verifier.kept.append(text)
@@ -110,7 +110,7 @@ def complete_extractively(verifier: Verifier, answer: Answer, scored: list[Score
     cite(answer, " ".join(verifier.kept))
 
 
-def _write_small(service: Quoting, answer: Answer, scored: list[Scored], backend: Backend,
+def _write_small(service: AnswerService, answer: Answer, scored: list[Scored], backend: Backend,
                  policy: AnswerPolicy) -> Iterator[str]:
     """A small model (under ~1B parameters): the best evidence of the top sources, short answers, a quoted lead.
 
@@ -179,7 +179,7 @@ def composed_blocks(composition: Composition, hits: list[Hit], scored: list[Scor
     return out
 
 
-def _write_from_composition(service: Quoting, answer: Answer, scored: list[Scored], history: list[tuple[str, str]],
+def _write_from_composition(service: AnswerService, answer: Answer, scored: list[Scored], history: list[tuple[str, str]],
                             backend: Backend, policy: AnswerPolicy) -> Iterator[str]:
     """A capable model (openai or any OpenAI-compatible server) writes from the composed evidence.
 
@@ -234,7 +234,7 @@ def _write_from_composition(service: Quoting, answer: Answer, scored: list[Score
     if intent.kind in (LIST, COMPARE):  # a paper the model left out keeps its composed quote
         cited = {int(n) for text in verifier.kept for n in re.findall(r"\[(\d+)\]", text)}
         for s in composition.picked:
-            if s.source not in cited and s.sentence not in verifier._used:
+            if s.source not in cited and s.sentence not in verifier.used:
                 text = f"{s.sentence} [{s.source}]"
                 verifier.kept.append(text)
                 cited.add(s.source)
@@ -242,7 +242,7 @@ def _write_from_composition(service: Quoting, answer: Answer, scored: list[Score
     cite(answer, " ".join(verifier.kept))
 
 
-def _attempts(service: Quoting, answer: Answer, scored: list[Scored], backend: Backend, messages: list[dict],
+def _attempts(service: AnswerService, answer: Answer, scored: list[Scored], backend: Backend, messages: list[dict],
               max_tokens: int, new_verifier: Callable[[], Verifier],
               lead: Sequence[tuple[Scored, list[float]]] = ()) -> Generator[str, None, Verifier | None]:
     """Call the model (a fresh ``new_verifier()`` per attempt, the quoted ``lead`` first) and stream what
@@ -286,7 +286,7 @@ def _verified(backend: Backend, messages: list[dict], verifier: Verifier, max_to
         getattr(deltas, "close", lambda: None)()
 
 
-def _refused_or_empty(service: Quoting, answer: Answer, scored: list[Scored], verifier: Verifier,
+def _refused_or_empty(service: AnswerService, answer: Answer, scored: list[Scored], verifier: Verifier,
                       showing: str) -> Iterator[str]:
     """The model refused (the refusal sentence), or nothing it wrote passed (the extractive answer)."""
     if verifier.refused:

@@ -82,9 +82,9 @@ class Verifier:
     refused: bool = False
     stats: dict[str, int] = field(default_factory=lambda: {"sentences": 0, "kept": 0, "recited": 0, "replaced": 0,
                                                              "dropped": 0})
-    _used: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)  # sentences already in the answer (quoted or kept)
     _echo: bool = False  # the last checked sentence was a fragment or restated a title / the question
-    lead: int = 0  # sentences in ``kept`` that the engine quoted before the model wrote anything
+    lead: int = 0  # sentences in ``kept`` quoted before the model wrote anything
     claims: bool = False  # check each claim (numbers, names, key terms) against the whole cited abstract
     preferred: list[Scored] = field(default_factory=list)  # the composition's quotes: replacements come from these first
     confirmed: bool = False  # the model's own sentence restated the quoted lead
@@ -95,7 +95,7 @@ class Verifier:
         text = f"{scored.sentence} [{scored.source}]"
         self.kept.append(text)
         self.lead += 1
-        self._used.add(scored.sentence)
+        self.used.add(scored.sentence)
         self.checker.remember(list(vector))
         self._lead_vectors.append(list(vector))
         return text
@@ -170,7 +170,7 @@ class Verifier:
                     self.confirmed = True
                 return None
             self.checker.remember(vector)
-            self._used.add(plain)
+            self.used.add(plain)
             self.stats["kept"] += 1
             return f"{plain} {''.join(f'[{n}]' for n in supported)}"
         return self._fallback(valid)
@@ -197,14 +197,14 @@ class Verifier:
     def _replacement(self, number: int) -> str | None:
         """The best not-yet-used abstract sentence of source ``number``, if it is relevant enough."""
         for s in self.preferred:
-            if s.source == number and s.sentence not in self._used:
-                self._used.add(s.sentence)
+            if s.source == number and s.sentence not in self.used:
+                self.used.add(s.sentence)
                 return f"{s.sentence} [{number}]"
         floor = self._best - self.policy.replace_margin
         for s in sorted((s for s in self.scored if s.source == number), key=lambda s: -s.score):
             if s.score < floor:
                 return None
-            if s.sentence not in self._used:
-                self._used.add(s.sentence)
+            if s.sentence not in self.used:
+                self.used.add(s.sentence)
                 return f"{s.sentence} [{number}]"
         return None
