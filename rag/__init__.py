@@ -9,7 +9,7 @@ from rag import offline as _offline
 _offline.apply()
 
 from rag.config import REFUSAL, Settings, get_settings  # noqa: E402
-from rag.engine import ChatSession, Engine  # noqa: E402
+from rag.engine import Engine  # noqa: E402
 from rag.errors import (  # noqa: E402
     BadQuestion,
     CorpusError,
@@ -17,13 +17,13 @@ from rag.errors import (  # noqa: E402
     EmbedderUnavailable,
     EmptyIndex,
     IndexUnavailable,
-    LLMUnavailable,
     RagError,
 )
+from rag.session import ChatSession  # noqa: E402
 from rag.types import Answer, Citation, Filters, Hit, IngestReport, Paper  # noqa: E402
 
 __all__ = [
     "REFUSAL", "Settings", "get_settings", "Engine", "ChatSession", "Answer", "Citation", "Filters", "Hit",
     "IngestReport", "Paper", "RagError", "CorpusError", "BadQuestion", "EmptyIndex", "IndexUnavailable",
-    "LLMUnavailable", "EmbedderUnavailable", "EmbedderMismatch",
+    "EmbedderUnavailable", "EmbedderMismatch",
 ]

@@ -13,14 +13,18 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.answer.policy import AnswerPolicy
+from rag.llm.registry import mode_names
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The one sentence the engine says when the indexed abstracts do not answer a question.
 #: Used by the extractive answerer, the LLM refusal gate, the UI and the tests.
 REFUSAL = "The indexed abstracts do not answer this question."
 
-RetrieverMode = Literal["hybrid", "dense", "bm25"]
-LLMMode = Literal["auto", "openai", "local", "extractive"]
+RetrieverMode = Literal["dense", "bm25", "hybrid"]
+#: The answer modes: auto, one per registered LLM backend (rag.llm.registry), extractive.
+LLMMode = Literal[mode_names()]
 
 
 class Settings(BaseSettings):
@@ -80,7 +84,7 @@ class Settings(BaseSettings):
 
     # --- answering --------------------------------------------------------------------------
     llm: LLMMode = Field("auto", description=(
-        "auto = openai when an OpenAI-compatible endpoint is configured, else extractive (rag.llm.resolve_mode)."))
+        "auto = openai when an OpenAI-compatible endpoint is configured, else extractive (rag.llm.registry)."))
     llm_model: str = Field("", description="Model name for the openai backend (default gpt-4o-mini).")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds per LLM request.")
     llm_max_tokens: int = Field(256, ge=16)
@@ -90,6 +94,8 @@ class Settings(BaseSettings):
     local_threads: int = Field(0, ge=0, description="llama.cpp threads; 0 = half the cores (at least 1).")
     context_tokens: int = Field(2048, ge=256, description="Budget for sources + history + question.")
     max_question_chars: int = Field(4000, ge=10)
+    answer_policy: AnswerPolicy = Field(default_factory=AnswerPolicy, description=(
+        "The LLM pipeline's measured knobs (rag/answer/policy.py), as JSON; only measurements change them."))
     openai_api_key: str = Field("", validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"))
     openai_base_url: str = Field("", validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
 

@@ -21,10 +21,6 @@ class EmptyIndex(RagError):
     """Nothing has been ingested yet."""
 
 
-class LLMUnavailable(RagError):
-    """The LLM backend failed after retries (unreachable, timeout, 429/5xx, bad key)."""
-
-
 class EmbedderUnavailable(RagError):
     """The remote embeddings endpoint (RAG_EMBED_BASE_URL) failed after retries or answered an error."""
 

@@ -191,7 +191,3 @@ def final_answer(stream: Iterable[str | Answer]) -> Answer:
     if answer is None:
         raise RuntimeError("an answer stream ended without its Answer")
     return answer
-
-
-def as_dict(obj) -> dict:
-    return asdict(obj)

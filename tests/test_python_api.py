@@ -89,7 +89,7 @@ def test_readme_matches_this_copy():
 
 def test_public_names_are_exported():
     for name in ("Engine", "Settings", "Filters", "Answer", "Citation", "Hit", "IngestReport", "ChatSession",
-                 "RagError", "BadQuestion", "EmptyIndex", "IndexUnavailable", "CorpusError", "LLMUnavailable",
+                 "RagError", "BadQuestion", "EmptyIndex", "IndexUnavailable", "CorpusError",
                  "REFUSAL"):
         assert name in rag.__all__ and hasattr(rag, name)
 

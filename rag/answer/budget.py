@@ -25,9 +25,9 @@ class BudgetError(RagError):
 
 @lru_cache(maxsize=1)
 def _tokenizer():
-    from rag import offline
+    from rag.offline import apply
 
-    offline.apply()  # TIKTOKEN_CACHE_DIR -> llama-index's bundled encodings, before tiktoken loads
+    apply()  # TIKTOKEN_CACHE_DIR -> llama-index's bundled encodings, before tiktoken loads
     from llama_index.core.utils import get_tokenizer
 
     return get_tokenizer()

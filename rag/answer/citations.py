@@ -60,6 +60,12 @@ def map_citations(text: str, sources: list[Hit]) -> Mapped:
     return Mapped(cleaned, citations, unsupported, by_sentence)
 
 
+def cite(answer: Answer, text: str) -> None:
+    """Set ``answer``'s text, citations and unsupported sentences from ``text`` with rank markers [n]."""
+    mapped = map_citations(text, answer.sources)
+    answer.text, answer.citations, answer.unsupported = mapped.text, mapped.citations, mapped.unsupported
+
+
 def paper_url(hit: Hit) -> str:
     """The paper's own URL when the corpus gives a safe one (http/https only: a corpus ``javascript:`` or
     ``data:`` URL never becomes a link), else an arXiv title search (always a working link)."""

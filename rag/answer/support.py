@@ -3,8 +3,8 @@
 Each answer sentence is embedded with the engine's MiniLM model and compared with the evidence the
 model was shown for every source (title + evidence sentences). Support for source n is the best
 cosine similarity to one of n's sentences. A sentence keeps a citation only where that support
-reaches ``THRESHOLD``; a sentence with no supported citation is re-cited to the source that supports
-it best, if one does, else it is replaced or dropped by the caller.
+reaches the policy's ``support`` threshold (rag.answer.policy); a sentence with no supported citation
+is re-cited to the source that supports it best, if one does, else it is replaced or dropped by the caller.
 """
 
 from __future__ import annotations
@@ -12,12 +12,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-#: Minimum cosine (all-MiniLM-L6-v2) between an answer sentence and one evidence sentence.
-#: Chosen with eval/llm_latency.py --policies on our question set: see the README's LLM section.
-THRESHOLD = 0.6
-#: Two answer sentences this similar say the same thing; the second is dropped (small models repeat).
-DUPLICATE = 0.9
-
+from rag.answer.policy import AnswerPolicy
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-_.%/]*")
 
@@ -42,10 +37,6 @@ def ungrounded_terms(sentence: str, text: str) -> list[str]:
     return missing
 
 
-#: Share of a sentence's key terms (content words of 4+ letters, by stem) that must occur in the cited
-#: abstract, its title or the question. Names and numbers must all occur (ungrounded_terms). Not 1.0:
-#: a capable model paraphrases connectives and verbs ("improves" for "boosts"), and those are not claims.
-KEY_TERMS = 0.75
 #: Words that carry no claim of their own (how answers talk about papers), never key terms.
 _GENERIC_WORDS = """paper papers work works study studies authors author abstract source sources propose proposes
 proposed proposing introduce introduces introduced present presents presented show shows shown showing demonstrate
@@ -77,13 +68,14 @@ def dot(a: list[float], b: list[float]) -> float:
 
 
 class SupportChecker:
-    def __init__(self, embedder, evidence: dict[int, list[str]], threshold: float | None = None,
-                 question: str = "", abstracts: dict[int, str] | None = None) -> None:
+    def __init__(self, embedder, evidence: dict[int, list[str]], policy: AnswerPolicy, question: str = "",
+                 abstracts: dict[int, str] | None = None) -> None:
         self.embedder = embedder
+        self.policy = policy
         self.question = question
         self.abstracts = abstracts or {}  # source number -> "title. abstract", for claim checks
         self.evidence = evidence  # source number -> [title, evidence sentences...]
-        self.threshold = THRESHOLD if threshold is None else threshold  # read late: eval scripts vary it
+        self.threshold = policy.support
         self._kept: list[list[float]] = []
 
     @cached_property
@@ -110,15 +102,16 @@ class SupportChecker:
 
     def claims_hold(self, sentence: str, sources: list[int]) -> bool:
         """Claim-level check against the whole cited abstract(s): every number and name of ``sentence``
-        occurs there (or in the question), and at least ``KEY_TERMS`` of its key terms do. Why: embedding
-        support passes a sentence that is on topic ("Pre-training LLM outputs to their internal knowledge is
-        a crucial step") although the abstract never says it; the claim's own words must be in the source."""
+        occurs there (or in the question), and at least the policy's ``key_terms`` share of its key terms do.
+        Why: embedding support passes a sentence that is on topic ("Pre-training LLM outputs to their internal
+        knowledge is a crucial step") although the abstract never says it; the claim's own words must be in
+        the source."""
         text = " ".join([self.question] + [self.abstracts.get(n) or " ".join(self.evidence.get(n, []))
                                            for n in sources])
         if ungrounded_terms(sentence, text):
             return False
         missing, total = missing_key_terms(sentence, text)
-        return not total or (total - len(missing)) / total >= KEY_TERMS
+        return not total or (total - len(missing)) / total >= self.policy.key_terms
 
     def restates(self, sentence: str, vector: list[float]) -> bool:
         """True when the sentence is the question or a source title said again (small models echo them)."""
@@ -131,7 +124,7 @@ class SupportChecker:
         return sentence.rstrip().endswith("?")
 
     def is_duplicate(self, vector: list[float]) -> bool:
-        return any(dot(vector, v) >= DUPLICATE for v in self._kept)
+        return any(dot(vector, v) >= self.policy.duplicate for v in self._kept)
 
     def remember(self, vector: list[float]) -> None:
         self._kept.append(vector)

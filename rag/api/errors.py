@@ -30,7 +30,6 @@ ERROR_STATUS: dict[type[errors.RagError], tuple[int, str]] = {
     errors.CorpusError: (400, "invalid_request_error"),
     errors.EmptyIndex: (409, "empty_index"),
     errors.IndexUnavailable: (503, "index_unavailable"),
-    errors.LLMUnavailable: (503, "llm_unavailable"),
     errors.EmbedderUnavailable: (503, "embedder_unavailable"),
     errors.EmbedderMismatch: (409, "embedder_mismatch"),
 }

@@ -35,7 +35,7 @@ def eval_cmd(
         return
     if dataset is None:
         fail("give --dataset FILE (questions) or --dialogues FILE (conversations)")
-    from rag.evaluation.run import main as eval_main
+    from rag.evaluation.runner import main as eval_main
 
     eval_main(open_engine(), dataset=dataset, llm=llm, k=k, out=out or Path("out/eval"), limit=limit,
               compare=compare or [], as_json=as_json, split=split)

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from rag.config import PROJECT_ROOT
 from rag.evaluation.dataset import EvalItem, load_dataset
-from rag.evaluation.run import evaluate
-from rag.evaluation.runner import EvalConfig
+from rag.evaluation.runner import EvalConfig, evaluate
 
 DATASET = PROJECT_ROOT / "eval" / "datasets" / "bank.jsonl"
 SPLIT = "test"

@@ -41,10 +41,10 @@ class EmbedWorker:
     """One Ray actor: the embedding model loaded once, embedding whole batches."""
 
     def __init__(self, settings: Settings) -> None:
-        from rag import offline
         from rag.embed import Embedder
+        from rag.offline import apply
 
-        offline.apply()
+        apply()
         self.embedder = Embedder(settings)
 
     def embed(self, texts: list[str]) -> list[list[float]]:

@@ -24,14 +24,9 @@ your you"""))
 
 
 def template() -> str:
-    try:
-        from llama_index.core.chat_engine.condense_question import DEFAULT_TEMPLATE
+    from llama_index.core.chat_engine.condense_question import DEFAULT_TEMPLATE
 
-        return str(DEFAULT_TEMPLATE)
-    except ImportError:  # pragma: no cover - llama-index is a core dependency
-        return ("Given a conversation (between Human and Assistant) and a follow up message from Human, rewrite the "
-                "message to be a standalone question that captures all relevant context from the conversation.\n\n"
-                "<Chat History>\n{chat_history}\n\n<Follow Up Message>\n{question}\n\n<Standalone question>\n")
+    return str(DEFAULT_TEMPLATE)
 
 
 def _content_words(text: str) -> set[str]:
@@ -53,13 +48,11 @@ def clean(reply: str, question: str, history: list[tuple[str, str]]) -> str:
 
 
 def llm_condense(engine, question: str, history: list[tuple[str, str]], mode: str) -> str:
-    """Standalone rewrite of ``question`` with the configured backend; "" on any failure."""
+    """Standalone rewrite of ``question`` with the engine's backend for ``mode``; "" on any failure."""
     if not history:
         return question
-    from rag.llm import get_backend
-
     try:
-        backend = get_backend(engine, mode)
+        backend = engine.backends.get(mode)
         turns = history[-3:]
         chat_history = "\n".join(f"Human: {q}\nAssistant: {a[:300]}" for q, a in turns)
         content = template().format(chat_history=chat_history, question=question)

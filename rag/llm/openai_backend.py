@@ -17,6 +17,11 @@ from rag.llm.base import LLMCallError, Message, abandoned
 DEFAULT_MODEL = "gpt-4o-mini"
 
 
+def configured(settings: Settings) -> bool:
+    """An OpenAI key or an OpenAI-compatible endpoint is set (the registry offers the mode only then)."""
+    return bool(settings.openai_api_key or settings.openai_base_url)
+
+
 def _retry_after(exc) -> float | None:
     try:
         value = exc.response.headers.get("retry-after")

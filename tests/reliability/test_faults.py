@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from rag.api import BackgroundServer, create_app
 from rag.ingest.parse import load_corpus
-from rag.llm import local_available
+from rag.llm.local import available as local_available
 from tests.api.support import engine_sharing_model
 from tests.conftest import CORPUS, make_settings
 from tests.servers import ChromaServer, CuttingProxy, free_port

@@ -104,12 +104,13 @@ class _SlowLlama:
 def test_disconnect_mid_stream_leaves_the_next_local_answer_fast(engine, corpus_index):
     """The abandoned answer must release the local model when the client goes, not when the garbage
     collector finds it (45-150 s in production): collection is switched off to make that deterministic."""
+    from rag import Engine
     from rag.llm.local import LocalBackend
 
-    local = engine_sharing_model(engine, corpus_index, llm="local", llm_timeout=120, llm_max_tokens=128)
-    backend = LocalBackend(local.settings, Path("fake-SmolLM2.gguf"))
+    settings = make_settings(corpus_index, llm="local", llm_timeout=120, llm_max_tokens=128)
+    backend = LocalBackend(settings, Path("fake-SmolLM2.gguf"))
     backend._llama = _SlowLlama(slow_call=2)
-    local.__dict__["_llm_backends"] = {"local": backend}
+    local = Engine(settings, embedder=engine.embedder, backends={"local": backend})
     body = {"model": "paperchat-local", "messages": [{"role": "user", "content": TOWER_Q}]}
     gc.disable()
     try:

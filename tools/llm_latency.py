@@ -1,8 +1,8 @@
 """Latency and citation quality of LLM answers (default: the in-process local model) on the dev set.
 
-    python eval/llm_latency.py --limit 10                 # p50 end-to-end and first-token latency
-    python eval/llm_latency.py --limit 40 --policies      # what the support check buys (replayed)
-    python eval/llm_latency.py --limit 10 --wait-warm     # after the sentence-vector store is complete
+    python tools/llm_latency.py --limit 10                 # p50 end-to-end and first-token latency
+    python tools/llm_latency.py --limit 40 --policies      # what the support check buys (replayed)
+    python tools/llm_latency.py --limit 10 --wait-warm     # after the sentence-vector store is complete
 
 Latency is measured in one warm process (models loaded by a warm-up question), per question, from
 ``Engine.stream`` being called to the first text delta ("first token": the first verified sentence
@@ -12,6 +12,7 @@ on screen) and to the final Answer ("total", retrieval included).
 latency figures from that mode are not representative) and replays the identical text through each
 answer policy: ``raw`` (citation mapper only), ``drop`` and ``replace`` at several support thresholds,
 and ``replace@0.6 first-run=2`` (waiting for a second sentence when the first is rejected, the old rule).
+Each variant is an :class:`rag.answer.policy.AnswerPolicy` passed to the pipeline; nothing is patched.
 
 The report gives the state of the index's sentence-vector store (rag.embed.SentenceVectorStore) before
 timing: answers about papers whose abstract sentences are not stored yet pay for encoding them.
@@ -28,18 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import offline  # noqa: E402
-
-offline.apply()
-
-from rag.answer import generate as gen  # noqa: E402
-from rag.answer import support  # noqa: E402
+from rag import Answer, Engine, Settings  # noqa: E402
+from rag.answer.generate import generate  # noqa: E402
 from rag.answer.sentence_warmup import index_sentences  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.engine import Engine  # noqa: E402
 from rag.evaluation.metrics import citation_precision, keyword_recall, mean, percentile  # noqa: E402
-from rag.llm import get_backend  # noqa: E402
-from rag.types import Answer  # noqa: E402
+from rag.llm.registry import BACKENDS, resolve_mode  # noqa: E402
 
 
 class Recorder:
@@ -117,34 +111,32 @@ def main() -> None:
     parser.add_argument("--llm", default="local")
     parser.add_argument("--policies", action="store_true", help="compare answer policies on identical replies")
     parser.add_argument("--out", type=Path, help="write per-question results as JSON")
+    base = Settings()
     parser.add_argument("--evidence", type=int, help="evidence sentences per source for small models (default "
-                                                     f"{gen.EVIDENCE_PER_SOURCE[True]})")
-    parser.add_argument("--sources", type=int, help=f"sources shown to small models (default {gen.SOURCES_SHOWN[True]})")
+                                                     f"{base.answer_policy.small_evidence})")
+    parser.add_argument("--sources", type=int,
+                        help=f"sources shown to small models (default {base.answer_policy.small_sources})")
     parser.add_argument("--wait-warm", action="store_true",
                         help="wait until the background warm-up has stored every abstract sentence before timing")
     args = parser.parse_args()
 
-    if args.evidence is not None:
-        gen.EVIDENCE_PER_SOURCE[True] = args.evidence
-    if args.sources is not None:
-        gen.SOURCES_SHOWN[True] = args.sources
-    engine = Engine(Settings())
+    varied = {"small_evidence": args.evidence, "small_sources": args.sources}
+    policy = base.answer_policy.model_copy(update={k: v for k, v in varied.items() if v is not None})
+    settings = base.model_copy(update={"answer_policy": policy})
+    mode = resolve_mode(args.llm, settings)
+    recorder = Recorder(BACKENDS[mode].create(settings)) if args.policies and mode != "extractive" else None
+    engine = Engine(settings, backends={mode: recorder} if recorder else None)
     rows = load(args.dataset, args.limit, args.kinds)
-    mode = engine.resolve_mode(args.llm)
     stored_before = engine.embedder.sentence_store.count()
     engine.ask("How does Tower+ balance translation quality with general chat ability?", llm=mode)  # warm-up
     if args.wait_warm:
-        engine.__dict__["_sentence_warmup"][0].join()
+        engine.sentence_warmup[0].join()
     stored_at_start = engine.embedder.sentence_store.count()
-    recorder = None
-    if args.policies and mode != "extractive":
-        recorder = Recorder(get_backend(engine, mode))
-        engine.__dict__["_llm_backends"][mode] = recorder
     variants = [("raw", None, 1), ("drop", 0.6, 1), ("replace", 0.5, 1), ("replace", 0.6, 1), ("replace", 0.7, 1),
                 ("replace", 0.6, 2)]
 
-    def name(policy: str, threshold: float | None, first_run: int) -> str:
-        return (f"{policy}@{threshold}" if threshold else policy) + (f" first-run={first_run}" if first_run != 1 else "")
+    def name(check: str, threshold: float | None, first_run: int) -> str:
+        return (f"{check}@{threshold}" if threshold else check) + (f" first-run={first_run}" if first_run != 1 else "")
 
     results, by_variant, firsts, totals = [], {name(*v): [] for v in variants}, [], []
     for row in rows:
@@ -166,26 +158,23 @@ def main() -> None:
         if recorder is not None and not (answer.refused and not answer.model):  # generation ran (kept or not)
             hits = answer.sources
             scored = engine.score_sentences(answer.standalone_question or row["question"], hits)
-            for policy, threshold, first_run in variants:
+            for check, threshold, first_run in variants:
                 replay = Answer(question=row["question"], text="", sources=hits, mode=mode,
                                 standalone_question=answer.standalone_question)
-                old, old_first = support.THRESHOLD, gen.MAX_REJECTED_FIRST
-                support.THRESHOLD, gen.MAX_REJECTED_FIRST = threshold or old, first_run
-                try:
-                    list(gen.generate(engine, replay, scored, [], backend=Replay(recorder.raw, recorder), policy=policy))
-                finally:
-                    support.THRESHOLD, gen.MAX_REJECTED_FIRST = old, old_first
-                by_variant[name(policy, threshold, first_run)].append(score(row, replay))
+                variant = policy.model_copy(update={"check": check, "support": threshold or policy.support,
+                                                    "max_rejected_first": first_run})
+                list(generate(engine.answerer, replay, scored, [], backend=Replay(recorder.raw, recorder), policy=variant))
+                by_variant[name(check, threshold, first_run)].append(score(row, replay))
         elif recorder is not None:  # refused by the gate: identical for every policy
             for key in by_variant:
                 by_variant[key].append(res)
     report = {
-        "mode": mode, "model": getattr(recorder or get_backend(engine, mode), "label", mode) if mode != "extractive" else "",
+        "mode": mode, "model": (recorder or engine.backends.get(mode)).label if mode != "extractive" else "",
         "latency": {"p50_total_s": round(percentile(totals, 50), 2), "p90_total_s": round(percentile(totals, 90), 2),
                     "p50_first_token_s": round(percentile(firsts, 50), 2),
                     "p90_first_token_s": round(percentile(firsts, 90), 2)},
         "quality": summary(results),
-        "prompt": {"evidence_per_source": gen.EVIDENCE_PER_SOURCE[True], "sources_shown": gen.SOURCES_SHOWN[True]},
+        "prompt": {"evidence_per_source": policy.small_evidence, "sources_shown": policy.small_sources},
         "sentence_store": {"rows_before_run": stored_before, "rows_when_timing_started": stored_at_start,
                            "abstract_sentences": len(set(index_sentences(engine.store)))},
     }
