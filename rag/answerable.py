@@ -39,7 +39,6 @@ _DATE = re.compile(r"\b(?:19|20)\d\d\b|\b(?:january|february|march|april|may|jun
 _MEASURES = frozenset({"accuracy", "score", "scores", "performance", "result", "results"})
 _MAGNITUDE = {"k": "thousand", "m": "million", "b": "billion", "t": "trillion"}
 # rag.answer.support still imports this private name from here (switch it to rag.text.stopwords)
-_stopwords = stopwords
 
 
 def is_weak_name(token: str) -> bool:

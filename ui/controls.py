@@ -10,14 +10,10 @@ import math
 
 from rag.engine import Engine
 from rag.errors import BadQuestion
+from rag.llm import mode_help
 from rag.types import Filters
 
 #: The answer modes' short descriptions in the mode picker. The one place they are written down.
-MODE_HELP = {
-    "openai": "OpenAI API",
-    "local": "SmolLM2, CPU",
-    "extractive": "quoted evidence, no LLM",
-}
 ANY_YEAR = "any"
 
 
@@ -96,7 +92,7 @@ def mode_choices(engine: Engine) -> list[tuple[str, str]]:
     """(label, mode) for each mode this engine can answer in; auto says what it resolves to."""
     choices = []
     for mode in engine.available_modes():
-        label = f"auto ({engine.resolve_mode(mode)})" if mode == "auto" else f"{mode} · {MODE_HELP.get(mode, mode)}"
+        label = f"auto ({engine.resolve_mode(mode)})" if mode == "auto" else f"{mode} · {mode_help().get(mode, mode)}"
         choices.append((label, mode))
     return choices
 

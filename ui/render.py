@@ -13,6 +13,7 @@ from datetime import date
 
 from rag.answer.citations import paper_url
 from rag.security import redact, safe_href
+from rag.text import sentences, strip_markers
 from rag.types import Answer
 
 #: Words too common to be worth highlighting in evidence snippets.
@@ -25,7 +26,6 @@ _STOP_TEXT = (
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-]*")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
 
 SNIPPET_CHARS = 420
@@ -89,31 +89,31 @@ def excerpt(text: str, terms: list[str], limit: int = SNIPPET_CHARS) -> str:
     text = " ".join((text or "").split())
     if len(text) <= limit:
         return text
-    sentences = _SENTENCE.split(text)
+    pieces = sentences(text)
     pattern = _term_pattern(terms)
 
     def hits(sentence: str) -> int:
         return len(pattern.findall(html.escape(sentence))) if pattern else 0
 
-    best = max(range(len(sentences)), key=lambda i: (hits(sentences[i]), -i))
+    best = max(range(len(pieces)), key=lambda i: (hits(pieces[i]), -i))
     lo = hi = best
-    picked = sentences[best]
+    picked = pieces[best]
     while True:  # grow around the best sentence while it fits
         grown = False
-        if hi + 1 < len(sentences) and len(picked) + len(sentences[hi + 1]) + 1 <= limit:
+        if hi + 1 < len(pieces) and len(picked) + len(pieces[hi + 1]) + 1 <= limit:
             hi += 1
-            picked = f"{picked} {sentences[hi]}"
+            picked = f"{picked} {pieces[hi]}"
             grown = True
-        if lo > 0 and len(picked) + len(sentences[lo - 1]) + 1 <= limit:
+        if lo > 0 and len(picked) + len(pieces[lo - 1]) + 1 <= limit:
             lo -= 1
-            picked = f"{sentences[lo]} {picked}"
+            picked = f"{pieces[lo]} {picked}"
             grown = True
         if not grown:
             break
     if len(picked) > limit:
         picked = picked[: limit - 1].rsplit(" ", 1)[0]
-        hi = len(sentences)  # force the trailing ellipsis
-    return ("… " if lo > 0 else "") + picked + (" …" if hi < len(sentences) - 1 else "")
+        hi = len(pieces)  # force the trailing ellipsis
+    return ("… " if lo > 0 else "") + picked + (" …" if hi < len(pieces) - 1 else "")
 
 
 def highlight(text: str, terms: list[str]) -> str:
@@ -201,13 +201,12 @@ def chat_messages(turns: list[dict]) -> list[dict]:
     return messages
 
 
-_MARKERS = re.compile(r"\s*\[\d+\]")
 
 
 def live_text(turn: dict) -> str:
     """What a screen reader announces when an answer is complete: plain sentences, no markup or markers."""
     parts = [f"Filter: {turn['filter']}" if turn.get("filter") else "", f"Note: {turn['notice']}" if turn.get("notice") else "",
-             "Answer: " + _MARKERS.sub("", str(turn.get("answer", ""))).strip()]
+             "Answer: " + strip_markers(str(turn.get("answer", ""))).strip()]
     cited = turn.get("citations") or []
     if cited:
         parts.append(f"Cites {len(cited)} paper{'s' if len(cited) != 1 else ''}: "

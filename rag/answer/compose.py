@@ -41,7 +41,6 @@ from rag.answer.listing import (
 )
 from rag.answer.screen import (
     defining,
-    is_instruction,  # noqa: F401  (rag.answer.generate imports it from here; switch it)
     quotable,
 )
 from rag.text import name_words

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Protocol
 from rag.answer import prompt as prompts
 from rag.answer.budget import BudgetError, fit
 from rag.answer.citations import cite
-from rag.answer.compose import Composition, compose_answer, is_instruction
+from rag.answer.compose import Composition, compose_answer
 from rag.answer.extractive import Scored, compose, compose_for
 from rag.answer.intent import COMPARE, LIST, detect
 from rag.answer.policy import AnswerPolicy
+from rag.answer.screen import is_instruction
 from rag.answer.support import SupportChecker
 from rag.answer.verify import Verifier
 from rag.answerable import named_sources

@@ -7,8 +7,9 @@ other number, so an abstract cannot add a citation.
 
 from __future__ import annotations
 
-from rag.answer.extractive import Scored, split_sentences
+from rag.answer.extractive import Scored
 from rag.llm.base import Message
+from rag.text import split_sentences
 from rag.types import Hit
 
 #: What the model is told to say when the sources do not answer; detected by rag.answer.generate.

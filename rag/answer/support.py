@@ -13,6 +13,7 @@ import re
 from functools import cached_property
 
 from rag.answer.policy import AnswerPolicy
+from rag.text import fold, is_name, stem, stopwords
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-_.%/]*")
 
@@ -31,8 +32,7 @@ def ungrounded_terms(sentence: str, text: str) -> list[str]:
         token = match.group().rstrip(".-/")
         if not token:
             continue
-        named = any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]) or (i > 0 and token[0].isupper())
-        if named and token.casefold() not in haystack:
+        if is_name(token, first=i == 0, min_length=1) and token.casefold() not in haystack:
             missing.append(token)
     return missing
 
@@ -52,12 +52,12 @@ _CONTENT = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
 
 def missing_key_terms(sentence: str, text: str) -> tuple[list[str], int]:
     """The key terms of ``sentence`` that ``text`` never uses (by stem), and how many key terms it has."""
-    from rag.answerable import _stopwords, fold, stem, token_set
+    from rag.answerable import token_set
 
     have = token_set(fold(text))
     stems = {stem(t) for t in have}
     terms = {w.casefold().strip("-") for w in _CONTENT.findall(sentence)}
-    terms = {t for t in terms if t and t not in _GENERIC and t not in _stopwords()}
+    terms = {t for t in terms if t and t not in _GENERIC and t not in stopwords()}
     missing = [t for t in sorted(terms) if t not in have and stem(t) not in stems
                and not all(p in have or stem(p) in stems for p in t.split("-") if p)]
     return missing, len(terms)

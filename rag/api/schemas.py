@@ -1,30 +1,30 @@
 """The API's request and response shapes (pydantic), and the answer-mode names a client may ask for.
 
 The published OpenAPI schema is generated from these models, so they are the contract with clients.
-The mode names live here and nowhere else in the API (``AnswerMode``, :func:`mode_for`), so they can
-later be derived from the LLM backend registry in one edit.
+The mode names come from the LLM backend registry (:mod:`rag.llm.registry`), like every other mode list.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.config import LLMMode
+from rag.llm import mode_help, mode_names
 from rag.types import Filters
 
 #: The model id OpenAI clients use; ``paperchat-<mode>`` picks an answer mode (see ``/v1/models``).
 MODEL_ID = "paperchat"
 #: The answer modes a request may name (``AskRequest.llm``, ``paperchat-<mode>``).
-AnswerMode = Literal["auto", "openai", "local", "extractive"]
-ANSWER_MODES: tuple[str, ...] = get_args(AnswerMode)
+AnswerMode = LLMMode
 
 
 def mode_for(model: str) -> tuple[str, str | None]:
     """(model id to echo, answer mode): ``paperchat-local`` forces local mode; other names use the default."""
     if model.startswith(MODEL_ID + "-"):
         mode = model[len(MODEL_ID) + 1:]
-        if mode in ANSWER_MODES:
+        if mode in mode_names():
             return model, mode
     return MODEL_ID, None
 
@@ -90,9 +90,8 @@ class SearchRequest(FilterFields):
 class AskRequest(FilterFields):
     question: str
     k: int | None = Field(None, ge=1, le=50)
-    llm: AnswerMode | None = Field(None, description=(
-        "Answer mode. auto (the default, RAG_LLM): openai when an OpenAI-compatible endpoint is configured, else "
-        "extractive (quoted, question-aware composition); local = the bundled SmolLM2 on CPU."))
+    llm: AnswerMode | None = Field(None, description="Answer mode (default RAG_LLM): " + "; ".join(
+        f"{mode} = {words}" for mode, words in mode_help().items()) + ".")
 
 
 class IngestRequest(BaseModel):

@@ -13,14 +13,15 @@ from rag import offline
 
 offline.apply()  # rag/__init__ does it too; the CLI must not depend on that to stay off the network
 
+from rag.llm import mode_help  # noqa: E402
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 KOpt = Annotated[int | None, typer.Option("--k", "-k", help="Number of papers (default RAG_TOP_K).")]
 YearFrom = Annotated[int | None, typer.Option("--year-from", help="Only papers dated this year or later.")]
 YearTo = Annotated[int | None, typer.Option("--year-to", help="Only papers dated this year or earlier.")]
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only papers from this corpus file.")]
 LLMOpt = Annotated[str | None, typer.Option(
-    "--llm", help="auto (openai when OPENAI_API_KEY/OPENAI_BASE_URL is set, else extractive) | openai | "
-                  "local (SmolLM2, CPU) | extractive (quoted evidence, no LLM)")]
+    "--llm", help=" | ".join(f"{mode} ({words})" for mode, words in mode_help().items()))]
 
 
 def open_engine():

@@ -146,7 +146,8 @@ def run_api(post, dialogue: Dialogue, model: str = "paperchat", k: int | None = 
         data = post("/v1/chat/completions", body)
         content = data["choices"][0]["message"]["content"]
         text = content.split("\n\nSources:\n", 1)[0]
-        results.append(_result(dialogue, index, data.get("standalone_question", ""), data.get("citations", []),
+        results.append(_result(dialogue, index, data.get("standalone_question", ""),
+                               [c["title"] for c in data.get("citations", [])],
                                bool(data.get("refused")), text, previous))
         messages.append({"role": "assistant", "content": content})
         previous = text

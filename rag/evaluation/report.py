@@ -41,12 +41,20 @@ def write_results(path: Path, results: list[QuestionResult]) -> None:
             fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
 
 
-def plot_by_kind(metrics: dict, path: Path) -> None:
-    import matplotlib
-
+def pyplot():
+    """matplotlib's pyplot on a file-only backend, or None: plots are an optional extra
+    (``pip install 'paperchat[plots]'``); the figures and tables never depend on them."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_by_kind(plt, metrics: dict, path: Path) -> None:
     kinds = list(metrics["by_kind"])
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(kinds) + 2), 4))
     width = 0.8 / len(KIND_KEYS)
@@ -64,12 +72,7 @@ def plot_by_kind(metrics: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_latency(results: list[QuestionResult], metrics: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_latency(plt, results: list[QuestionResult], metrics: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist([r.latency_ms for r in results], bins=min(30, max(5, len(results) // 4)), color="#4c72b0")
     for key, style in (("p50", "--"), ("p95", ":")):
@@ -140,12 +143,15 @@ def render_markdown(metrics: dict, results: list[QuestionResult], config_label: 
 def write_run(out: Path, metrics: dict, results: list[QuestionResult], config_label: str, judge_note: str) -> list[Path]:
     """Write every output file of one configuration into ``out``; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "metrics.json", out / "results.jsonl", out / "report.md", out / "by_kind.png", out / "latency.png"]
+    paths = [out / "metrics.json", out / "results.jsonl", out / "report.md"]
     paths[0].write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     write_results(paths[1], results)
     paths[2].write_text(render_markdown(metrics, results, config_label, judge_note), encoding="utf-8")
-    plot_by_kind(metrics, paths[3])
-    plot_latency(results, metrics, paths[4])
+    plt = pyplot()
+    if plt is not None:
+        paths += [out / "by_kind.png", out / "latency.png"]
+        plot_by_kind(plt, metrics, paths[3])
+        plot_latency(plt, results, metrics, paths[4])
     return paths
 
 

@@ -13,7 +13,6 @@ from tests.api.support import TOKEN
 @pytest.fixture(scope="session")
 def token_client(engine):
     """A second app on the same index with RAG_API_TOKEN set."""
-    locked = Engine(engine.settings.model_copy(update={"api_token": TOKEN}))
-    locked.__dict__["embedder"] = engine.embedder
+    locked = Engine(engine.settings.model_copy(update={"api_token": TOKEN}), embedder=engine.embedder)
     with TestClient(create_app(locked)) as c:
         yield c

@@ -16,6 +16,4 @@ def engine_sharing_model(base: Engine, index_dir: Path, **overrides) -> Engine:
     Loading MiniLM costs seconds on this machine; the model is read-only at inference, so tests that
     need their own index borrow the session engine's copy.
     """
-    fresh = Engine(make_settings(index_dir, **{"llm": "extractive", **overrides}))
-    fresh.__dict__["embedder"] = base.embedder
-    return fresh
+    return Engine(make_settings(index_dir, **{"llm": "extractive", **overrides}), embedder=base.embedder)

@@ -89,8 +89,7 @@ def test_unknown_model_is_404_naming_the_served_one(sdk):
 
 
 def test_same_bearer_auth_as_the_other_routes(served, tmp_path):
-    locked = Engine(make_settings(tmp_path / "index", api_token=TOKEN))
-    locked.__dict__["embedder"] = served.embedder
+    locked = Engine(make_settings(tmp_path / "index", api_token=TOKEN), embedder=served.embedder)
     with TestClient(create_app(locked, warm=False)) as c:
         body = {"input": "hello", "model": "all-MiniLM-L6-v2"}
         assert c.post("/v1/embeddings", json=body).status_code == 401

@@ -152,3 +152,12 @@ def test_streamed_follow_up_ends_with_the_standalone_question(sdk):
     last = list(stream)[-1]
     assert last.model_extra["standalone_question"].startswith("What does TorchTitan report?")
     assert titles(last.model_extra["citations"]) == [titan]
+
+
+def test_dialogue_evaluation_through_the_api_reads_citation_objects(client):
+    """`rag eval --dialogues --api` scores the titles of the citation objects the API returns."""
+    from rag.evaluation.dialogues import Dialogue, DialogueTurn, run_api
+
+    dialogue = Dialogue("api-1", "pronoun", [DialogueTurn(TOWER_Q, [TOWER]), DialogueTurn("What does it report?", [TOWER])])
+    results = run_api(lambda path, body: client.post(path, json=body).json(), dialogue)
+    assert [r.correct for r in results] == [True, True]

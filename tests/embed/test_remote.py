@@ -120,8 +120,7 @@ def test_index_refuses_a_different_embedder(corpus, local_index, tmp_path):
 def test_index_refuses_vectors_of_another_dimension(local_index, tmp_path):
     """Same model name, other dimension (e.g. a server truncating vectors): refused before writing."""
     index = tmp_path / "copy"
-    engine = Engine(make_settings(index, llm="extractive"))
-    engine.__dict__["embedder"] = local_index.embedder
+    engine = Engine(make_settings(index, llm="extractive"), embedder=local_index.embedder)
     first = tmp_path / "a.jsonl"
     first.write_text(json.dumps({"title": "Paper A", "abstract": "Graph neural networks for molecules."}) + "\n")
     engine.ingest([first])

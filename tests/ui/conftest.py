@@ -117,10 +117,9 @@ def open_tab(ui_url, browser):
 def stalled_page(engine, browser):
     """The app answering in openai mode from an endpoint that never replies, in a fresh tab."""
     silent = SilentLLM()
-    stalled = Engine.from_settings(engine.settings, llm="openai", openai_base_url=silent.url,
-                                   openai_api_key="unused", llm_timeout=60, llm_retries=0)
-    for cached in ("store", "embedder", "bm25", "retriever", "gate", "sentence_warmup"):  # share index and models
-        stalled.__dict__[cached] = getattr(engine, cached)
+    settings = engine.settings.model_copy(update={"llm": "openai", "openai_base_url": silent.url,
+                                                  "openai_api_key": "unused", "llm_timeout": 60, "llm_retries": 0})
+    stalled = Engine(settings, store=engine.store, embedder=engine.embedder, bm25=engine.bm25)  # share index and models
     try:
         with running_app(stalled) as url:
             context, page = _open(browser, url)
