@@ -51,12 +51,12 @@ def _passes(meta: dict, filters: Filters | None) -> bool:
     return True
 
 
+@dataclass(eq=False)
 class Retriever:
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, bm25: BM25Index) -> None:
-        self.settings = settings
-        self.store = store
-        self.embedder = embedder
-        self.bm25 = bm25
+    settings: Settings
+    store: Store
+    embedder: Embedder
+    bm25: BM25Index
 
     def dense(self, query: str, k: int, filters: Filters | None = None) -> list[_Chunk]:
         fetch = k * 4 if filters and filters.sources else k

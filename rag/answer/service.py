@@ -9,7 +9,7 @@ LLM path (:mod:`rag.answer.generate`) receives this service, and falls back to i
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rag.answer import compose as composer
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
     from rag.refusal import Gate
 
 
+@dataclass(eq=False)
 class Answerer:
     """Answers from retrieved papers with explicit dependencies (see the module docstring)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, gate: Gate, backends: Backends) -> None:
-        self.settings = settings
-        self.embedder = embedder
-        self.gate = gate
-        self.backends = backends
+    settings: Settings
+    embedder: Embedder
+    gate: Gate
+    backends: Backends
 
     def idf(self) -> Callable:
         """The corpus IDF of the gate's BM25 index, which weights the question's words."""

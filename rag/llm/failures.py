@@ -24,24 +24,26 @@ def backoff(attempt: int, err: LLMCallError) -> float:
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt)
 
 
+#: The notice per failure kind; any other kind gets the generic line at the end of :func:`notice_for`.
+_NOTICES = {
+    "auth": "{subject} rejected the API key (HTTP {status}): check OPENAI_API_KEY; {tail}",
+    "timeout": "{subject} did not answer in time (RAG_LLM_TIMEOUT) {tries}; {tail}",
+    "unreachable": "{subject} was unreachable {tries}; {tail}",
+    "rate_limit": "{subject} is rate-limiting requests (HTTP 429) {tries}; {tail}",
+    "server": "{subject} returned a server error (HTTP {status}) {tries}; {tail}",
+    "load": "The local model could not be loaded ({detail}); {tail}",
+}
+
+
 def notice_for(err: LLMCallError, backend: Backend | None, attempts: int) -> str:
     """The one line shown above the extractive answer that replaced the model's."""
     where = backend.where if backend is not None else "LLM"
     subject = "The local model" if where == "in-process" else f"The LLM at {where}"
     tail = "showing the extractive answer."
     tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-    if err.kind == "auth":
-        return f"{subject} rejected the API key (HTTP {err.status}): check OPENAI_API_KEY; {tail}"
-    if err.kind == "timeout":
-        return f"{subject} did not answer in time (RAG_LLM_TIMEOUT) {tries}; {tail}"
-    if err.kind == "unreachable":
-        return f"{subject} was unreachable {tries}; {tail}"
-    if err.kind == "rate_limit":
-        return f"{subject} is rate-limiting requests (HTTP 429) {tries}; {tail}"
-    if err.kind == "server":
-        return f"{subject} returned a server error (HTTP {err.status}) {tries}; {tail}"
-    if err.kind == "load":
-        return f"The local model could not be loaded ({err.detail}); {tail}"
+    template = _NOTICES.get(err.kind)
+    if template is not None:
+        return template.format(subject=subject, status=err.status, tries=tries, detail=err.detail, tail=tail)
     detail = f"HTTP {err.status}: " if err.status else ""
     return f"{subject} could not answer ({detail}{err.detail[:160]}); {tail}"
 
