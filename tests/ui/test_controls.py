@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import BadQuestion, RagError
-from ui.controls import MODE_HELP, describe_filters, filters_from, mode_choices, valid_k, valid_mode
+from rag.llm import mode_help
+from ui.controls import describe_filters, filters_from, mode_choices, valid_k, valid_mode
 
 
 def test_year_controls_validate():
@@ -46,4 +47,4 @@ def test_mode_must_be_one_the_engine_offers(engine):
         valid_mode("nonsense", modes)
     labels = dict((mode, label) for label, mode in mode_choices(engine))
     assert list(labels) == modes
-    assert all(MODE_HELP[m] in labels[m] for m in modes if m in MODE_HELP)
+    assert all(mode_help()[m] in labels[m] for m in modes if m != "auto")
