@@ -6,9 +6,9 @@ only makes sense with that history ("What results does it report?"), sending the
 leaked between sessions (``leaked``); one that does not cite the client's own paper lost its subject
 (``missed``: in extractive mode that too would be a bug; with a small LLM it can be answer quality).
 
-    python eval/load_bench.py --llm extractive          # 16 clients x 10 questions (the CI load test)
-    python eval/load_bench.py --llm local               # same load, answers by the bundled SmolLM2
-    python eval/load_bench.py --url http://HOST:PORT     # against a running `rag api` / `rag serve`
+    python tools/load_bench.py --llm extractive          # 16 clients x 10 questions (the CI load test)
+    python tools/load_bench.py --llm local               # same load, answers by the bundled SmolLM2
+    python tools/load_bench.py --url http://HOST:PORT     # against a running `rag api` / `rag serve`
 
 Without ``--url`` the API is started in-process on the index of RAG_INDEX_DIR (default .rag/index).
 Prints throughput (requests/s), latency percentiles, errors and leaked / missed follow-ups; ``--json``
