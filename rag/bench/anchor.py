@@ -125,6 +125,7 @@ def bench_ingest(settings: Settings, paths: list[Path], workdir: Path, queries: 
         "ratio": round(ingest_s / raw_s, 3),
         "llama_index_seconds": round(li_s, 2),
         "llama_index_ratio": round(ingest_s / li_s, 3),
+        "llama_index_cpu_ratio": round(ingest_cpu / li_cpu, 3),  # what the ratio is when the cores are shared
         "llama_index_query_p50_ms": li_query["p50_ms"],
         "reingest_seconds": round(reingest_seconds(settings, paths, index_dir), 2),
     }

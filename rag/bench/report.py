@@ -42,6 +42,7 @@ def table(result: dict) -> str:
             f"| llama-index default pipeline (from_documents into Chroma, MiniLM) | {ing['llama_index_seconds']} s |",
             f"| plain sentence-transformers encode, same texts as the ingest | {ing['raw_encode_seconds']} s |",
             f"| re-ingest unchanged (new process) | {ing['reingest_seconds']} s |",
+            f"| ingest / llama-index default, CPU seconds of the process | {ing['llama_index_cpu_ratio']} |",
             f"| llama-index default retriever, warm top-5 p50 | {ing['llama_index_query_p50_ms']} ms |"]
     for size, q in sorted(result["query"].items(), key=lambda kv: int(kv[0])):
         rows.append(f"| search p50 / p95 at {int(size):,} papers | {q['p50_ms']} / {q['p95_ms']} ms |")
