@@ -42,8 +42,10 @@ run: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/rag eval --dataset eval/datasets/dev.jsonl --out out/eval
 
+# Speed figures (docs/performance.md). Issue 18's scale run: make bench BENCH_SIZES=410,100000,1000000 (over an hour on 2 cores).
+BENCH_SIZES ?= 410,10000,100000
 bench: $(STAMP)
-	$(BIN)/rag bench
+	$(BIN)/rag bench --sizes $(BENCH_SIZES)
 
 screenshot: $(STAMP)
 	$(BIN)/python -m tools.screenshot

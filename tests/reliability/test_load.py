@@ -2,14 +2,14 @@
 
 Every request must be answered, and no conversation may leak into another: each client's follow-ups
 ("What results does it report?") must cite the client's own paper. The workload is the one
-eval/load_bench.py measures; here answers use k=2 papers (the request's ``k`` extension) because an
+tools/load_bench.py measures; here answers use k=2 papers (the request's ``k`` extension) because an
 extractive answer embeds every abstract sentence of its sources (~0.15 s of CPU per paper), and with
 two papers a follow-up that lost or mixed its history still retrieves and cites the wrong paper.
 """
 
 from __future__ import annotations
 
-from eval.load_bench import run_load
+from tools.load_bench import run_load
 
 
 def test_sixteen_clients_ten_questions_each(api_server):

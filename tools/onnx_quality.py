@@ -1,6 +1,6 @@
 """ONNX vs torch embedding backend: retrieval quality on the dev set and query-embedding speed.
 
-Usage: .venv/bin/python bench/onnx_quality.py [INDEX_DIR]   (default: RAG_INDEX_DIR / .rag/index)
+Usage: .venv/bin/python tools/onnx_quality.py [INDEX_DIR]   (default: RAG_INDEX_DIR / .rag/index)
 Prints recall@5 / MRR of the expected titles (hybrid retrieval) for both backends, how often the
 top-5 lists are identical, the largest vector difference, and query-embedding p50 for each backend.
 """
@@ -40,10 +40,9 @@ def main() -> None:
         result[backend] = {"recall@5": round(hits / len(rows), 3), "mrr@5": round(rr / len(rows), 3),
                            "query_embed_p50_ms": round(statistics.median(ms), 2)}
     same = sum(a == b for a, b in zip(tops["torch"], tops["onnx"], strict=True))
-    t = Engine(get_settings(**overrides, embed_backend="torch")).embedder
-    o = Engine(get_settings(**overrides, embed_backend="onnx")).embedder
     qs = [r["question"] for r in rows]
-    diff = max(abs(x - y) for a, b in zip(t.embed_texts(qs), o.embed_texts(qs), strict=True) for x, y in zip(a, b, strict=True))
+    t, o = (Engine(get_settings(**overrides, embed_backend=backend)).embed(qs) for backend in ("torch", "onnx"))
+    diff = max(abs(x - y) for a, b in zip(t, o, strict=True) for x, y in zip(a, b, strict=True))
     result["questions"] = len(rows)
     result["identical_top5_lists"] = same
     result["max_abs_vector_diff"] = float(f"{diff:.2e}")

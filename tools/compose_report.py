@@ -2,7 +2,7 @@
 
 Usage (after ``rag eval --dataset BANK --llm MODE --out DIR`` for each mode to compare)::
 
-    python eval/compose_report.py --papers /work/bank/papers.jsonl new=DIR1 old=DIR2 local=DIR3
+    python tools/compose_report.py --papers /work/bank/papers.jsonl new=DIR1 old=DIR2 local=DIR3
 
 For each run and split it prints citation precision / recall, keyword recall, multi-paper citation
 recall (answerable questions with two or more expected papers), refusal accuracy, false refusals,

@@ -6,9 +6,9 @@ only makes sense with that history ("What results does it report?"), sending the
 leaked between sessions (``leaked``); one that does not cite the client's own paper lost its subject
 (``missed``: in extractive mode that too would be a bug; with a small LLM it can be answer quality).
 
-    python eval/load_bench.py --llm extractive          # 16 clients x 10 questions (the CI load test)
-    python eval/load_bench.py --llm local               # same load, answers by the bundled SmolLM2
-    python eval/load_bench.py --url http://HOST:PORT     # against a running `rag api` / `rag serve`
+    python tools/load_bench.py --llm extractive          # 16 clients x 10 questions (the CI load test)
+    python tools/load_bench.py --llm local               # same load, answers by the bundled SmolLM2
+    python tools/load_bench.py --url http://HOST:PORT     # against a running `rag api` / `rag serve`
 
 Without ``--url`` the API is started in-process on the index of RAG_INDEX_DIR (default .rag/index).
 Prints throughput (requests/s), latency percentiles, errors and leaked / missed follow-ups; ``--json``
@@ -82,12 +82,9 @@ class LoadResult:
                 "max_s": round(max(self.latencies, default=0.0), 2)}
 
 
-def _client_run(index: int, base_url: str, token: str, questions: int, model: str, result: LoadResult,
-                lock: threading.Lock, timeout: float, k: int | None) -> None:
+def _client_run(index: int, sdk, questions: int, model: str, result: LoadResult, lock: threading.Lock,
+                k: int | None) -> None:
     """One client: ``questions // 2`` two-turn conversations about its own paper; odd clients stream."""
-    import openai
-
-    sdk = openai.OpenAI(base_url=base_url.rstrip("/") + "/v1", api_key=token or "none", max_retries=0, timeout=timeout)
     paper = PAPERS[index % len(PAPERS)]
     stream = index % 2 == 1
     extra = {"extra_body": {"k": k}} if k else {}
@@ -136,8 +133,19 @@ def run_load(base_url: str, clients: int = 16, questions: int = 10, token: str =
 
     ``k`` (papers per answer, the API's ``k`` extension) defaults to the server's RAG_TOP_K.
     """
+    import importlib.util
+
+    import openai
+
+    # openai uses httpx2 when ``sys.modules`` holds it; a server in this process (the CI test) can be
+    # importing httpx2 in its own thread just then, and a client that sees the half-imported module
+    # fails ("partially initialized module 'httpx2'"). Importing it here first closes that race.
+    if importlib.util.find_spec("httpx2") is not None:
+        importlib.import_module("httpx2")
+    sdks = [openai.OpenAI(base_url=base_url.rstrip("/") + "/v1", api_key=token or "none", max_retries=0, timeout=timeout)
+            for _ in range(clients)]
     result, lock = LoadResult(clients, questions), threading.Lock()
-    threads = [threading.Thread(target=_client_run, args=(i, base_url, token, questions, model, result, lock, timeout, k))
+    threads = [threading.Thread(target=_client_run, args=(i, sdks[i], questions, model, result, lock, k))
                for i in range(clients)]
     t0 = time.perf_counter()
     for t in threads:

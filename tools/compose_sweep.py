@@ -4,7 +4,7 @@ Retrieval and sentence scoring run once per question (k x compose.DEPTH candidat
 re-runs only the composition, so a grid costs seconds. Prints citation precision / recall per setting
 for the list-like questions (multi, overview, compare) of the chosen split.
 
-    python eval/compose_sweep.py --dataset out/bank_all.jsonl --split train
+    python tools/compose_sweep.py --dataset out/bank_all.jsonl --split train
 """
 
 from __future__ import annotations

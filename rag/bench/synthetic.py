@@ -1,0 +1,106 @@
+"""Synthetic indexes of any size, made from a real one without embedding anything.
+
+Embedding 1M texts on two CPU cores would take days, so each synthetic paper recombines 1-3 real
+abstract sentences from each of 2-3 real papers, and its vector is the mean of those papers' real
+vectors plus a little noise: text and vector agree, and the nearest-neighbour structure stays
+realistic. The vectors go straight into the engine's Chroma collection, in the largest batches Chroma
+accepts, and the BM25 index is then built by the engine's own code, which is what a real ingest runs.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rag.answer.extractive import split_sentences
+from rag.bench.common import bench_settings, load_line
+from rag.config import Settings
+
+#: Standard deviation of the noise added to each synthetic vector (before normalising).
+NOISE = 0.02
+NOTE = ("sizes other than the corpus use synthetic papers: real abstract sentences recombined, vectors inserted "
+        "directly (mean of the source papers' real vectors + noise), because embedding them would take days on 2 cores")
+
+
+def _sources(settings: Settings, source_index: Path, collection: str):
+    """(vectors, sentences per paper) of the first chunk of every real paper in ``source_index``."""
+    import numpy as np
+
+    from rag.engine import Engine
+
+    real = Engine(bench_settings(settings, source_index, collection)).store.collection.get(
+        include=["embeddings", "metadatas"], where={"chunk": 0})
+    sentences = [split_sentences(str(m.get("abstract", ""))) or [str(m.get("abstract", ""))] for m in real["metadatas"]]
+    if not sentences:
+        raise RuntimeError(f"no papers in collection {collection!r} at {source_index} to build synthetic papers from")
+    return np.asarray(real["embeddings"], dtype=np.float32), sentences
+
+
+def _papers(start: int, n: int, vectors, sentences: list[list[str]], rng, pick: random.Random):
+    """One batch of synthetic papers as Chroma ``add`` arguments (vectors computed for the whole batch)."""
+    import numpy as np
+
+    ids, docs, metas = [], [], []
+    parents = np.full((n, 3), -1, dtype=np.int64)
+    population = range(len(sentences))
+    for row, i in enumerate(range(start, start + n)):
+        chosen = pick.sample(population, k=min(len(sentences), pick.randint(2, 3)))
+        parents[row, : len(chosen)] = chosen
+        picked = [s for j in chosen for s in pick.sample(sentences[j], k=min(len(sentences[j]), pick.randint(1, 3)))]
+        abstract = " ".join(picked)
+        title = f"Synthetic {i}: " + " ".join(picked[0].split()[:8])
+        pid = f"syn{i:07d}"
+        ids.append(f"{pid}:0")
+        docs.append(f"{title}\n{abstract}")
+        metas.append({"paper_id": pid, "title": title, "date": "2025-01-01", "date_num": 20250101, "authors": -1,
+                      "upvotes": -1, "url": "", "sources": "synthetic", "abstract": abstract, "hash": pid,
+                      "chunk": 0, "n_chunks": 1})
+    used = parents >= 0
+    summed = (vectors[np.where(used, parents, 0)] * used[..., None]).sum(axis=1)
+    embs = summed / used.sum(axis=1, keepdims=True) + rng.normal(0, NOISE, summed.shape).astype(np.float32)
+    embs /= np.linalg.norm(embs, axis=1, keepdims=True)
+    return {"ids": ids, "documents": docs, "metadatas": metas, "embeddings": embs}
+
+
+def build_synthetic(settings: Settings, source_index: Path, size: int, workdir: Path, seed: int = 0,
+                    source_collection: str = "bench", progress: bool = False, batch: int | None = None) -> tuple[Path, dict]:
+    """An index of ``size`` synthetic papers made from the real index at ``source_index``.
+
+    Returns (index dir, build figures). ``batch``: papers per Chroma ``add`` (default: the most Chroma
+    accepts). The next batch is generated while Chroma inserts the previous one (Chroma's native code
+    does not hold Python's lock), so the build costs about the insert alone.
+    """
+    import numpy as np
+
+    from rag.engine import Engine
+
+    vectors, sentences = _sources(settings, source_index, source_collection)
+    engine = Engine(bench_settings(settings, workdir / f"synthetic-{size}", "synthetic"))
+    store = engine.store
+    rng, pick = np.random.default_rng(seed), random.Random(seed)
+    step = batch or store.max_batch_size()
+    t0 = time.perf_counter()
+    store.bump_revision()  # the BM25 copy compares against this revision, as after a real ingest
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for start in range(0, size, step):
+            batch = _papers(start, min(step, size - start), vectors, sentences, rng, pick)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(store.collection.add, **batch)
+            done = start + len(batch["ids"])
+            if progress and (done // 50_000 != start // 50_000 or done == size):
+                rate = done / (time.perf_counter() - t0)
+                print(f"  synthetic {size:,}: {done:,} papers inserted, {rate:.0f}/s; {load_line()}",
+                      file=sys.stderr, flush=True)
+        if pending is not None:
+            pending.result()
+    insert_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    engine.bm25.refresh()  # the engine's own BM25 build from Chroma, persisted beside it
+    bm25_s = time.perf_counter() - t0
+    return engine.settings.index_dir, {"parents": len(sentences), "batch": step, "insert_s": round(insert_s, 1),
+                                       "bm25_build_s": round(bm25_s, 1)}
