@@ -15,7 +15,7 @@ from rag.text import compound_words, name_words, stem, stopwords
 from rag.types import Hit
 
 #: A list/overview names every paper whose relevance (its best sentence's score plus TOPIC_WEIGHT x its
-#: topic coverage) is at least the best paper's minus this margin. Tuned with eval/compose_sweep.py on the
+#: topic coverage) is at least the best paper's minus this margin. Tuned with tools/compose_sweep.py on the
 #: train split only (65 multi/compare questions of the bank + dev; expected papers among the 15 candidates:
 #: 0.964). Citation precision / recall (topic weight 0.3, power 2): margin 0.15 0.928 / 0.638, 0.20
 #: 0.906 / 0.693, 0.25 0.862 / 0.763; the old fixed 0.02 margin named ~1.4 papers. The choice favours

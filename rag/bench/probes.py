@@ -17,9 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from rag.answer.extractive import split_sentences
 from rag.bench.common import child_env, free_port, peak_rss_mb, percentiles, rag_command
 from rag.config import Settings
+from rag.text import split_sentences
 
 
 def queries_for(paths: list[Path], n: int = 60, seed: int = 1) -> list[str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.evaluation.report import pyplot
+
 #: Index sizes at which issue 18's scale targets apply (search p50, search memory, BM25 build).
 SCALE_SIZE = 1_000_000
 RSS_LIMIT_MB = 2048
@@ -62,13 +64,9 @@ def table(result: dict) -> str:
 
 def plot(result: dict, path: Path) -> Path | None:
     """Latency against index size as a PNG; None when matplotlib (an optional extra) is not installed."""
-    try:
-        import matplotlib
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sizes = sorted(result["query"], key=int)
     x = [int(s) for s in sizes]
     fig, ax = plt.subplots(figsize=(6, 4))

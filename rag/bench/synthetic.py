@@ -15,9 +15,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from rag.answer.extractive import split_sentences
 from rag.bench.common import bench_settings, load_line
 from rag.config import Settings
+from rag.text import split_sentences
 
 #: Standard deviation of the noise added to each synthetic vector (before normalising).
 NOISE = 0.02
