@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rag.evaluation.metrics import citation_precision, citation_recall, keyword_recall, mean, percentile
 from rag.evaluation.split import split_of
-from rag.ingest.text import normalize_title
+from rag.text import normalize_title
 
 _CITED = re.compile(r"(.+?)\s*((?:\[\d+\])+)(?:\s+|$)")
 

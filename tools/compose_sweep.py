@@ -19,7 +19,7 @@ from rag.answerable import named_sources
 from rag.evaluation.dataset import load_dataset
 from rag.evaluation.metrics import citation_precision, citation_recall, mean
 from rag.evaluation.split import split_of
-from rag.ingest.text import normalize_title
+from rag.text import normalize_title
 
 
 def main() -> None:

@@ -90,9 +90,10 @@ def year_info(catalog: dict) -> str:
 
 def mode_choices(engine: Engine) -> list[tuple[str, str]]:
     """(label, mode) for each mode this engine can answer in; auto says what it resolves to."""
+    words = mode_help()
     choices = []
     for mode in engine.available_modes():
-        label = f"auto ({engine.resolve_mode(mode)})" if mode == "auto" else f"{mode} · {mode_help().get(mode, mode)}"
+        label = f"auto ({engine.resolve_mode(mode)})" if mode == "auto" else f"{mode} · {words.get(mode, mode)}"
         choices.append((label, mode))
     return choices
 

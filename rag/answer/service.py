@@ -42,7 +42,7 @@ class Answerer:
 
     def score(self, question: str, hits: list[Hit]) -> list[Scored]:
         """Every abstract sentence of ``hits`` scored as evidence for ``question`` (rag.answer.extractive)."""
-        return extractive.score_sentences(question, hits, self.embedder, self.gate.idf()) if hits else []
+        return extractive.score_sentences(question, hits, self.embedder, self.idf()) if hits else []
 
     def answer(self, answer: Answer, query: str, candidates: list[Hit], intent: Intent, mode: str,
                history: list[tuple[str, str]], focus: str | None = None, about: Collection[str] = (),
@@ -101,7 +101,7 @@ class Answerer:
         pool = candidates or answer.sources
         shown = len(answer.sources)
         comp = composer.compose_answer(question, pool, scored, intent, named=named_sources(question, pool),
-                                       similarity=self._similarity, idf=self.gate.idf())
+                                       similarity=self._similarity, idf=self.idf())
         extra = sorted(n for n in comp.papers if n > shown)
         mapping = {n: n for n in range(1, shown + 1)} | {n: shown + i for i, n in enumerate(extra, start=1)}
         answer.sources = list(answer.sources[:shown]) + [pool[n - 1] for n in extra]
