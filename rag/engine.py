@@ -132,7 +132,8 @@ class Engine:
             if rebuild:
                 self._repair()
             report = ingest(targets, self.store, self.embedder, prune=prune, progress=progress,
-                            limits=ReadLimits.from_settings(self.settings), embed_batches=batches)
+                            limits=ReadLimits.from_settings(self.settings), embed_batches=batches,
+                            lexical=self.bm25)
             if rebuild:
                 self.bm25.rebuild()
             else:
@@ -155,7 +156,7 @@ class Engine:
         papers, scope = client_papers(self.settings, paths, files, records, source)
         with self._ingest_lock:
             report = ingest_papers(papers, self.store, self.embedder, prune=prune, progress=False,
-                                   scope=scope, t0=t0)
+                                   scope=scope, t0=t0, lexical=self.bm25)
             self.bm25.refresh()
         return report
 

@@ -26,31 +26,41 @@ def _save(path: Path | None, result: dict, notes: list[str]) -> None:
 
 
 def _measure_size(settings: Settings, size: int, ingest_dir: Path, real_papers: int, queries: list[str],
-                  workdir: Path, result: dict, notes: list[str], as_json: bool) -> None:
+                  workdir: Path, result: dict, notes: list[str], as_json: bool, cache: Path | None = None) -> None:
     """Search latency and memory at ``size`` papers: the real index, or a synthetic one built for it."""
     if size == real_papers:
         say(f"bench: search latency at {size} papers (the real index) ...", as_json)
         probe_out = run_probe(settings, ingest_dir, "bench", queries, workdir)
     else:
         say(f"bench: building a synthetic index of {size:,} papers ({load_line()}) ...", as_json)
-        index_dir, info = build_synthetic(settings, ingest_dir, size, workdir, progress=True)
+        index_dir, info = build_synthetic(settings, ingest_dir, size, workdir, progress=True, cache=cache)
         result.setdefault("insert_s", {})[str(size)] = info["insert_s"]
         result.setdefault("bm25_build_s", {})[str(size)] = info["bm25_build_s"]
+        kept = (f" (Chroma insert and journal as measured when the kept index in {index_dir} was built, "
+                f"{info.get('built', '?')}; its BM25 index scored again now)") if info.get("reused") else ""
         notes.append(f"synthetic {size:,}: built from {info['parents']} real papers in batches of {info['batch']}; "
-                     f"Chroma insert {info['insert_s']} s, BM25 build {info['bm25_build_s']} s; {load_line()}")
+                     f"Chroma insert with the BM25 journal following {info['insert_s']} s, BM25 build (scoring from "
+                     f"the journal) {info['bm25_build_s']} s{kept}; {load_line()}")
+        if "journal_from_chroma_s" in info:
+            notes.append(f"synthetic {size:,}: its journal was filled from Chroma in {info['journal_from_chroma_s']} s "
+                         "(every chunk read back and tokenised; kept from an index built without one)")
         say(f"bench: search latency at {size:,} papers ...", as_json)
         try:
             probe_out = run_probe(settings, index_dir, "synthetic", queries, workdir)
         finally:
-            shutil.rmtree(index_dir, ignore_errors=True)
+            if cache is None:
+                shutil.rmtree(index_dir, ignore_errors=True)
     result["query"][str(size)] = {"p50_ms": probe_out["p50_ms"], "p95_ms": probe_out["p95_ms"]}
     result["peak_rss_mb"][str(size)] = probe_out["peak_rss_mb"]
 
 
 def run(settings: Settings, sizes: list[int], paths: list[Path] | None = None, workdir: Path | None = None,
         with_cold_start: bool = True, with_serve: bool = True, as_json: bool = False,
-        checkpoint: Path | None = None) -> tuple[dict, list[str]]:
-    """All measurements; returns (result in the documented JSON shape, notes)."""
+        checkpoint: Path | None = None, cache: Path | None = None) -> tuple[dict, list[str]]:
+    """All measurements; returns (result in the documented JSON shape, notes).
+
+    ``cache``: keep synthetic indexes there and reuse them on the next run (``rag bench --keep DIR``).
+    """
     paths = [Path(p) for p in (paths or [settings.corpus_dir])]
     own = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="rag-bench-")) if own else Path(workdir)
@@ -64,7 +74,8 @@ def run(settings: Settings, sizes: list[int], paths: list[Path] | None = None, w
         _save(checkpoint, result, notes)
         for size in sizes:
             try:
-                _measure_size(settings, size, ingest_dir, ingest["papers"], queries, workdir, result, notes, as_json)
+                _measure_size(settings, size, ingest_dir, ingest["papers"], queries, workdir, result, notes, as_json,
+                              cache)
             except Exception as exc:  # a benchmark reports a failed size and goes on with the others
                 notes.append(f"size {size:,} failed: {type(exc).__name__}: {str(exc)[-500:]}")
                 say(notes[-1], as_json)
@@ -90,13 +101,13 @@ def run(settings: Settings, sizes: list[int], paths: list[Path] | None = None, w
 
 
 def main(engine, sizes: list[int], as_json: bool = False, out_dir: Path | None = None, paths: list[Path] | None = None,
-         with_cold_start: bool = True, with_serve: bool = True) -> dict:
+         with_cold_start: bool = True, with_serve: bool = True, keep: Path | None = None) -> dict:
     """Entry point of ``rag bench``: measure, print (table or JSON), save JSON, table and plot in ``out_dir``."""
     out = Path(out_dir or OUT_DIR)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / "bench.partial.json"
     result, notes = run(engine.settings, sizes or [410], paths=paths, with_cold_start=with_cold_start,
-                        with_serve=with_serve, as_json=as_json, checkpoint=partial)
+                        with_serve=with_serve, as_json=as_json, checkpoint=partial, cache=keep)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     partial.unlink(missing_ok=True)
     png = plot(result, out / "latency.png")

@@ -44,8 +44,10 @@ def eval_cmd(
 def bench(
     sizes: Annotated[str, typer.Option(help="Comma-separated index sizes for query latency.")] = "410,10000,100000",
     as_json: JsonOpt = False,
+    keep: Annotated[Path | None, typer.Option("--keep", help="Keep the synthetic indexes in this directory and "
+                                              "reuse them next run (a 1M one takes ~45 min to insert).")] = None,
 ) -> None:
     """Speed figures: ingest vs raw encode, re-ingest, query latency by size, cold start, memory."""
     from rag.bench import main as bench_main
 
-    bench_main(open_engine(), sizes=[int(s) for s in sizes.split(",") if s.strip()], as_json=as_json)
+    bench_main(open_engine(), sizes=[int(s) for s in sizes.split(",") if s.strip()], as_json=as_json, keep=keep)

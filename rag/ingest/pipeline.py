@@ -10,13 +10,18 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.embed import WINDOW_TOKENS, Embedder, check_index_embedder
 from rag.ingest.parse import ReadLimits, load_corpus
 from rag.ingest.text import content_hash
 from rag.store import Store
 from rag.types import IngestReport, Paper
+
+if TYPE_CHECKING:
+    from rag.bm25 import BM25Index, Follower
 
 #: Tokens kept free for [CLS]/[SEP] and the newline between title and text.
 _SPECIAL_TOKENS = 3
@@ -119,19 +124,22 @@ def ingest(
     progress: bool = True,
     limits: ReadLimits | None = None,
     embed_batches: BatchEmbedder | None = None,
+    lexical: BM25Index | None = None,
 ) -> IngestReport:
     """Bring the index in line with ``paths``. Everything is parsed before anything is written.
 
     ``embed_batches``: where the vectors are computed (default: ``embedder`` in this process).
+    ``lexical``: the BM25 index whose journal records every write (its index is re-scored by the caller).
     """
     t0 = time.perf_counter()
     papers, _records = load_corpus(paths, limits)
-    return ingest_papers(papers, store, embedder, prune=prune, progress=progress, t0=t0, embed_batches=embed_batches)
+    return ingest_papers(papers, store, embedder, prune=prune, progress=progress, t0=t0, embed_batches=embed_batches,
+                         lexical=lexical)
 
 
 def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: bool = False, progress: bool = True,
                   scope: set[str] | None = None, t0: float | None = None,
-                  embed_batches: BatchEmbedder | None = None) -> IngestReport:
+                  embed_batches: BatchEmbedder | None = None, lexical: BM25Index | None = None) -> IngestReport:
     """Write already-parsed ``papers`` (files or uploaded records); ``scope`` limits pruning (see :func:`plan`)."""
     t0 = time.perf_counter() if t0 is None else t0
     table = store.chunk_table()
@@ -141,9 +149,14 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
     if todo or stale:
         # Before anything is deleted: the index must hold this model's vectors (and a remote embedder must answer).
         check_index_embedder(store, embedder, write=bool(todo))
-        store.bump_revision()
-        store.delete(stale)
-        _embed_and_write(todo, store, embedder, progress, embed_batches)
+        with lexical.follow() if lexical is not None else nullcontext(None) as journal:
+            revision = store.bump_revision()
+            store.delete(stale)
+            if journal is not None:
+                journal.removed(stale)
+            _embed_and_write(todo, store, embedder, progress, embed_batches, journal)
+            if journal is not None:
+                journal.done(revision)
     report.chunks = store.count()
     # Derived from the plan instead of re-reading every chunk's metadata (a full scan at 100k papers):
     # what was indexed, minus what was pruned, plus what was added (changed papers were already there).
@@ -154,7 +167,7 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
 
 
 def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, progress: bool,
-                     embed_batches: BatchEmbedder | None = None) -> None:
+                     embed_batches: BatchEmbedder | None = None, journal: Follower | None = None) -> None:
     """Embed in model-sized batches and upsert each batch at once, so a kill loses one batch at most.
 
     Batches are made here, identically for every ``embed_batches``, and written in order: a distributed
@@ -174,4 +187,6 @@ def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, prog
             for node, vec in zip(part, vectors, strict=True):
                 node.embedding = vec
             store.add_nodes(part)
+            if journal is not None:  # the same text and metadata Chroma stores (ChromaVectorStore.add)
+                journal.added((n.node_id, n.text, n.metadata) for n in part)
             bar.update(len(part))

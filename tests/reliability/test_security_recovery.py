@@ -151,7 +151,7 @@ def index_copy(corpus_index, tmp_path) -> Path:
 
 
 def _truncate_bm25(index: Path) -> None:
-    files = [f for f in (index / "bm25" / "papers").iterdir() if f.name != "paperchat_state.json"]
+    files = [f for f in (index / "bm25" / "papers").rglob("*") if f.is_file() and f.name != "paperchat_state.json"]
     assert files
     for f in files:
         f.write_bytes(f.read_bytes()[: max(1, f.stat().st_size // 3)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -53,10 +54,10 @@ def test_saved_index_holds_no_corpus_and_loads_lazily(tmp_path, write):
     path = write("p.jsonl", "".join(json.dumps({"title": f"Paper {t}", "abstract": f"A study of {t}."}) + "\n" for t in topics))
     engine = Engine(make_settings(tmp_path / "index", llm="extractive"))
     engine.ingest([path])
-    files = {p.name for p in engine.bm25.dir.iterdir()}
-    assert "corpus.jsonl" not in files and "chunks.sqlite" in files
-    state = json.loads((engine.bm25.dir / "paperchat_state.json").read_text())
-    assert state["docs"] == 3 and state["format"] == "bm25s-lean-1"
+    files = {p.name for p in engine.bm25.index_dir.iterdir()}
+    assert "corpus.jsonl" not in files and "rows.npy" in files and engine.bm25.journal.path.exists()
+    state = json.loads((engine.bm25.index_dir / "paperchat_state.json").read_text())
+    assert state["docs"] == 3 and state["format"] == "bm25s-journal-1"
 
     reader = Engine(make_settings(tmp_path / "index", llm="extractive"))
     reader.ingest([path])  # unchanged: nothing to rebuild, and nothing is loaded
@@ -65,14 +66,17 @@ def test_saved_index_holds_no_corpus_and_loads_lazily(tmp_path, write):
     assert reader.bm25._model is not None
 
 
-def test_an_index_saved_by_the_llama_index_layout_is_rebuilt_once(tmp_path, write):
+def test_an_index_saved_by_an_earlier_layout_is_rebuilt_once(tmp_path, write):
     path = write("p.jsonl", json.dumps({"title": "Paper A", "abstract": "Graph networks for molecules."}) + "\n")
     engine = Engine(make_settings(tmp_path / "index", llm="extractive"))
     engine.ingest([path])
-    state_file = engine.bm25.dir / "paperchat_state.json"
-    old = json.loads(state_file.read_text())
-    del old["format"]  # what the previous release wrote
-    state_file.write_text(json.dumps(old))
+    revision = engine.store.get_revision()
+    shutil.rmtree(engine.bm25.dir)
+    engine.bm25.dir.mkdir(parents=True)  # what the previous release wrote: flat files, its own format name
+    (engine.bm25.dir / "chunks.sqlite").write_bytes(b"")
+    (engine.bm25.dir / "paperchat_state.json").write_text(json.dumps(
+        {"revision": revision, "docs": 1, "collection": "papers", "format": "bm25s-lean-1"}))
     fresh = Engine(make_settings(tmp_path / "index", llm="extractive"))
     assert [h.title for h in fresh.search("molecules", k=1, retriever="bm25")] == ["Paper A"]
-    assert json.loads(state_file.read_text())["format"] == "bm25s-lean-1"
+    assert json.loads((fresh.bm25.index_dir / "paperchat_state.json").read_text())["format"] == "bm25s-journal-1"
+    assert not (fresh.bm25.dir / "chunks.sqlite").exists(), "the old layout's files are gone"
