@@ -7,6 +7,10 @@ ones: the cosine to the fp32 vector of the same chunk is >= 0.98 on the bundled 
 mean 0.993 over its 699 chunks), which is why only ingest batches use it and queries and answer
 sentences stay fp32 (see :mod:`rag.embed.embedder` and the index record in :mod:`rag.embed.record`).
 
+Dynamic quantization scales the activations per run, so a chunk's int8 vector also depends slightly on
+the other texts of its run. Runs are made deterministically from the pipeline's batches (length-sorted,
+in order), so the same ingest gives the same vectors, serial or on Ray.
+
 The settings were chosen on the cosine to fp32 alone (no evaluation questions involved):
 
 * only ``MatMul`` nodes with a constant weight (``MatMulConstBOnly``): quantizing the attention's
