@@ -108,7 +108,7 @@ def bench_ingest(settings: Settings, paths: list[Path], workdir: Path, queries: 
     n_papers, texts = corpus_texts(engine.settings, paths)
     model_path = engine.embedder.path
     resolved = engine.embedder.backend  # a first-time ONNX export happens here, outside the timing
-    ingest_backend = "onnx" if settings.embed_backend == "onnx" else "torch"  # see Embedder.embed_texts
+    ingest_backend = engine.embedder.ingest_backend  # a first-time int8 quantization happens here, likewise
 
     raw1, raw1_cpu, _ = _timed(lambda: raw_encode(model_path, texts, settings))
     li1, li1_cpu, _ = _timed(lambda: llama_index_default(model_path, paths, workdir / "llamaindex-1"))

@@ -1,9 +1,12 @@
 """The embedder the rest of paperchat talks to: one interface over the torch, ONNX and remote backends.
 
 ``embed_backend=auto`` (default) uses ONNX for queries and small batches when onnxruntime is installed
-and the export exists or can be made (needs the ``onnx`` package once), and torch for ingest-sized
-batches, where it is the more efficient of the two. ``onnx`` uses ONNX for everything, ``torch`` never;
-``remote`` is chosen by setting ``RAG_EMBED_BASE_URL``. Heavy imports happen on first use only.
+and the export exists or can be made (needs the ``onnx`` package once). Ingest-sized batches (more
+than ``SMALL_BATCH`` texts) go to the int8 ONNX model (``embed_ingest_precision=int8``, the default;
+:mod:`rag.embed.quantize`), or with ``fp32`` to torch, as before int8 existed.
+``onnx`` uses ONNX for everything (int8 or fp32 for ingest batches), ``torch`` never; ``remote`` is
+chosen by setting ``RAG_EMBED_BASE_URL``. Queries and abstract sentences are always fp32.
+Heavy imports happen on first use only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from cachetools import LRUCache
 from rag.config import Settings
 from rag.embed.model import WINDOW_TOKENS, canonical_name, model_key, resolve_model_path
 from rag.embed.onnx_backend import SMALL_BATCH, OnnxEncoder, export_onnx, mean_pooling, onnx_export_path
+from rag.embed.quantize import int8_export_path, quantize_int8
 from rag.embed.remote import RemoteEncoder
 from rag.embed.sentence_store import SENTENCE_STORE, SentenceVectorStore
 
@@ -130,18 +134,60 @@ class Embedder:
     def onnx(self) -> OnnxEncoder:
         return OnnxEncoder(self.path, self.onnx_file)
 
-    def embed_texts(self, texts: list[str]) -> list[list[float]]:
-        """Vectors for ``texts``. In ``auto`` mode large batches (ingest) go to torch and small ones to ONNX.
+    @property
+    def ingest_backend(self) -> str:
+        """What embeds ingest-sized batches: ``onnx-int8``, ``onnx`` (fp32), ``torch`` or ``remote``.
 
-        Measured on the bundled corpus: ingest through the ONNX session used 55 CPU-seconds against
-        33 for sentence-transformers (ratio 1.69), through torch 37 (1.09). Queries and answer
-        sentences are small batches, where ONNX starts in 0.3 s instead of 3-5 s. The vectors match.
+        Resolved once, on first use (may quantize the ONNX export then, ~3 s); if the int8 model cannot
+        be made, ingest falls back to what ``embed_ingest_precision=fp32`` would use.
+        """
+        with self._backend_lock:
+            if "_ingest_backend" in self.__dict__:
+                return self.__dict__["_ingest_backend"]
+        backend = self.backend  # embed_backend=torch (or a GPU device): torch, whatever the precision
+        if backend == "onnx" and self.settings.embed_ingest_precision == "int8":
+            try:
+                if not self.int8_file.exists():
+                    quantize_int8(self.onnx_file, self.int8_file)
+                backend = "onnx-int8"
+            except Exception as exc:  # missing `onnx` package, read-only cache dir
+                log.info("ingest batches stay fp32: int8 quantization failed (%s: %s)", type(exc).__name__, exc)
+        if backend == "onnx" and self.settings.embed_backend == "auto":
+            # fp32 in auto mode: torch, exactly as before int8 existed (fp32 ONNX in runs of 8 measured ~10 %
+            # less CPU than torch's 64-text batches, but has had no anchor run of its own)
+            backend = "torch"
+        with self._backend_lock:
+            return self.__dict__.setdefault("_ingest_backend", backend)
+
+    @property
+    def int8_file(self) -> Path:
+        return int8_export_path(self.onnx_file)
+
+    @cached_property
+    def onnx_int8(self) -> OnnxEncoder:
+        return OnnxEncoder(self.path, self.int8_file)
+
+    def embed_texts(self, texts: list[str], exact: bool = False) -> list[list[float]]:
+        """Vectors for ``texts``: ingest-sized batches (more than ``SMALL_BATCH``) through
+        :attr:`ingest_backend`, smaller ones through the fp32 ONNX session (or torch / remote).
+
+        ``exact``: fp32 vectors whatever the size (abstract sentences, which answers compare with fp32
+        query vectors). Measured on the bundled corpus at load ~4: one thread, 233 chunks, CPU seconds
+        torch 23.2 (its 64-text batches), fp32 ONNX in runs of 8 18.4, int8 ONNX in runs of 8 12.2.
+        Queries are small batches, where ONNX starts in 0.3 s instead of 3-5 s for torch.
         """
         backend = self.backend
         if backend == "remote":
             return self.remote_encoder.encode(texts) if texts else []
-        if backend == "onnx" and (len(texts) <= SMALL_BATCH or self.settings.embed_backend == "onnx"):
-            return self.onnx.encode(texts, self.settings.embed_batch_size)
+        if len(texts) <= SMALL_BATCH:
+            if backend == "onnx":
+                return self.onnx.encode(texts, self.settings.embed_batch_size)
+            return self.model.get_text_embedding_batch(texts)
+        ingest = self.ingest_backend
+        if ingest == "onnx-int8" and not exact:
+            return self.onnx_int8.encode_many(texts)
+        if backend == "onnx" and (ingest != "torch" or self.settings.embed_backend == "onnx"):
+            return self.onnx.encode_many(texts)
         return self.model.get_text_embedding_batch(texts)
 
     @cached_property
@@ -173,7 +219,7 @@ class Embedder:
             found.update(stored)
             missing = [t for t in missing if t not in stored]
         if missing:
-            fresh = dict(zip(missing, np.asarray(self.embed_texts(missing), dtype=np.float32), strict=True))
+            fresh = dict(zip(missing, np.asarray(self.embed_texts(missing, exact=True), dtype=np.float32), strict=True))
             self._remember(fresh)
             self.sentence_store.put(fresh)
             found.update(fresh)
@@ -197,7 +243,7 @@ class Embedder:
                 break
             batch = todo[i : i + WARM_BATCH]
             t0 = time.monotonic()
-            vectors = self.embed_texts(batch)  # a small batch: the ONNX session whenever it is available
+            vectors = self.embed_texts(batch, exact=True)  # a small batch: the fp32 ONNX session whenever available
             self.sentence_store.put(dict(zip(batch, np.asarray(vectors, dtype=np.float32), strict=True)))
             done += len(batch)
             # Half duty cycle: the GIL and a core stay free for answers half the time. (Not os.setpriority:
