@@ -168,11 +168,15 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
 
 def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, progress: bool,
                      embed_batches: BatchEmbedder | None = None, journal: Follower | None = None) -> None:
-    """Embed in model-sized batches and upsert each batch at once, so a kill loses one batch at most.
+    """Embed in model-sized batches and upsert each batch at once, so a kill loses two batches at most.
 
     Batches are made here, identically for every ``embed_batches``, and written in order: a distributed
-    run computes the same vectors from the same batches and leaves the same index as a serial one.
+    run computes the same vectors from the same batches and leaves the same index as a serial one. Each
+    batch is written (Chroma upsert, BM25 journal) on a writer thread while the next one is embedded: the
+    upserts cost about a tenth of a bundled-corpus ingest and need not wait for the encoder.
     """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from tqdm import tqdm
 
     nodes = [n for p in papers for n in _nodes_for(p, chunk_paper(p, embedder))]
@@ -182,11 +186,21 @@ def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, prog
     batch = max(embedder.settings.embed_batch_size, 1) * 4
     parts = [nodes[i : i + batch] for i in range(0, len(nodes), batch)]
     run = embed_batches or (lambda batches: (embedder.embed_texts(texts) for texts in batches))
-    with tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar:
+
+    def write(part: list) -> None:
+        store.add_nodes(part)
+        if journal is not None:  # the same text and metadata Chroma stores (ChromaVectorStore.add)
+            journal.added((n.node_id, n.text, n.metadata) for n in part)
+        bar.update(len(part))
+
+    with (tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer):
+        pending: Future | None = None
         for part, vectors in zip(parts, run([[n.text for n in part] for part in parts]), strict=True):
             for node, vec in zip(part, vectors, strict=True):
                 node.embedding = vec
-            store.add_nodes(part)
-            if journal is not None:  # the same text and metadata Chroma stores (ChromaVectorStore.add)
-                journal.added((n.node_id, n.text, n.metadata) for n in part)
-            bar.update(len(part))
+            if pending is not None:
+                pending.result()  # in order, and the first failure stops the ingest
+            pending = writer.submit(write, part)
+        if pending is not None:
+            pending.result()
