@@ -51,6 +51,11 @@ def test_a_kept_synthetic_index_is_reused_and_its_bm25_scored_again(tmp_path, mo
                                        cache=tmp_path / "keep")
     assert again_dir == first_dir and again["reused"] and inserts == []
     assert again["insert_s"] == first["insert_s"] and again["bm25_build_s"] >= 0
+    (again_dir / "bm25" / "synthetic" / "journal.sqlite").unlink()  # kept without a journal: filled from Chroma
+    _, filled = build_synthetic(settings, tmp_path / "real", 20, tmp_path / "work4", source_collection="papers",
+                                cache=tmp_path / "keep")
+    assert filled["reused"] and filled["journal_from_chroma_s"] >= 0
+    assert (again_dir / "bm25" / "synthetic" / "index" / "rows.npy").exists(), "and its index scored and saved"
     engine = Engine(make_settings(again_dir, collection="synthetic"))
     assert engine.stats()["papers"] == 20
     target = engine.store.collection.get(ids=["syn0000003:0"], include=["metadatas"])["metadatas"][0]
