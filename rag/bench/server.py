@@ -34,6 +34,18 @@ def chroma_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"]
 
 
+def stop_group(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """End a server started with ``start_new_session=True`` and everything it spawned: TERM, then KILL."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
 class ChromaServer:
     """``chroma run --path INDEX_DIR/chroma`` on a free loopback port, in its own process group.
 
@@ -74,13 +86,8 @@ class ChromaServer:
         return peak_rss_mb(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            stop_group(self.proc)
         self.proc = None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
