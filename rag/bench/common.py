@@ -66,7 +66,8 @@ def free_port() -> int:
 
 
 def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
-    """Peak resident memory (``VmHWM``) of a live process, in MB; ``field="VmRSS"``: the current one."""
+    """Peak resident memory (``VmHWM``) of a live process, in MB; or another size line of its
+    ``/proc/PID/status`` (``VmRSS``: the current one; ``RssFile``: its part in mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return round(int(line.split()[1]) / 1024, 1)

@@ -36,7 +36,8 @@ def queries_for(paths: list[Path], n: int = 60, seed: int = 1) -> list[str]:
 
 def probe(queries: list[str], k: int = 10, warmup: int = 5, retriever: RetrieverMode = "hybrid") -> dict:
     """Run in a child: warm search latency over ``queries``, this process's peak RSS (``VmHWM``) and its
-    resident memory once warm (``VmRSS`` after the searches: the steady state the peak is compared with)."""
+    resident memory once warm (``VmRSS`` after the searches: the steady state the peak is compared with),
+    with the part of it that is file pages (``RssFile``: memory-mapped index files, reclaimable)."""
     from rag.engine import Engine
 
     engine = Engine.from_env()
@@ -47,8 +48,10 @@ def probe(queries: list[str], k: int = 10, warmup: int = 5, retriever: Retriever
         t0 = time.perf_counter()
         engine.search(q, k=k, retriever=retriever)
         ms.append((time.perf_counter() - t0) * 1000)
-    return {**percentiles(ms), "peak_rss_mb": peak_rss_mb(os.getpid()), "rss_mb": peak_rss_mb(os.getpid(), "VmRSS"),
-            "queries": len(ms), "retriever": retriever, "chroma": engine.store.location}
+    pid = os.getpid()
+    return {**percentiles(ms), "peak_rss_mb": peak_rss_mb(pid), "rss_mb": peak_rss_mb(pid, "VmRSS"),
+            "rss_file_mb": peak_rss_mb(pid, "RssFile"), "queries": len(ms), "retriever": retriever,
+            "chroma": engine.store.location}
 
 
 def run_probe(settings: Settings, index_dir: Path, collection: str, queries: list[str], workdir: Path,

@@ -29,15 +29,16 @@ def _probe_both(settings: Settings, size: int, index_dir: Path, collection: str,
                 result: dict, notes: list[str], as_json: bool, with_server: bool) -> dict:
     """The embedded probe, then (``with_server``) the same queries through ``chroma run`` on the same index dir."""
     probe_out = run_probe(settings, index_dir, collection, queries, workdir)
-    notes.append(f"{size:,} papers, embedded: search process {probe_out['rss_mb']} MB resident once warm, "
-                 f"{probe_out['peak_rss_mb']} MB peak")
+    notes.append(f"{size:,} papers, embedded: search process {probe_out['rss_mb']} MB resident once warm "
+                 f"({probe_out['rss_file_mb']} MB of it mapped files), {probe_out['peak_rss_mb']} MB peak")
     if with_server:
         say(f"bench: search latency at {size:,} papers through a Chroma server ...", as_json)
         srv = run_server_probe(settings, index_dir, collection, queries, workdir)
         result.setdefault("server", {})[str(size)] = {
             "p50_ms": srv["p50_ms"], "p95_ms": srv["p95_ms"], "search_peak_rss_mb": srv["peak_rss_mb"],
             "chroma_peak_rss_mb": srv["chroma_peak_rss_mb"]}
-        notes.append(f"{size:,} papers, Chroma server: search process {srv['rss_mb']} MB resident once warm, "
+        notes.append(f"{size:,} papers, Chroma server: search process {srv['rss_mb']} MB resident once warm "
+                     f"({srv['rss_file_mb']} MB of it mapped files), "
                      f"{srv['peak_rss_mb']} MB peak; `chroma run` {srv['chroma_peak_rss_mb']} MB peak; {load_line()}")
     return probe_out
 

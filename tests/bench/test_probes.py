@@ -19,7 +19,7 @@ def test_embedded_and_server_probes_measure_each_process(corpus_index, tmp_path)
 
     assert embedded["chroma"] == str(corpus_index / "chroma") and embedded["queries"] == 8
     assert 0 < embedded["p50_ms"] <= embedded["p95_ms"]
-    assert 100 < embedded["rss_mb"] <= embedded["peak_rss_mb"]
+    assert 100 < embedded["rss_mb"] <= embedded["peak_rss_mb"] and 0 < embedded["rss_file_mb"] < embedded["rss_mb"]
     served = result["server"]["410"]
     assert set(served) == {"p50_ms", "p95_ms", "search_peak_rss_mb", "chroma_peak_rss_mb"}
     assert 0 < served["p50_ms"] <= served["p95_ms"]
