@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rag.answer.service import Answerer
     from rag.bm25 import BM25Index
     from rag.embed import Embedder
+    from rag.index_guard import IndexGuard
     from rag.store import Store
 
 class Engine:
@@ -95,7 +96,8 @@ class Engine:
         return Gate(self.bm25, self.settings.gate_model, self.settings.refusal_threshold)
 
     @cached_property
-    def index_guard(self):
+    def index_guard(self) -> IndexGuard:
+        """The emptiness and embedder check of :meth:`search`, counted once per collection revision."""
         from rag.index_guard import IndexGuard
 
         return IndexGuard(self.store, self.embedder)
