@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from rag.answer.citations import Renumber
 from rag.answer.extractive import Scored
 from rag.config import LLMMode, RetrieverMode, Settings, get_settings
-from rag.errors import EmptyIndex, IndexUnavailable
+from rag.errors import IndexUnavailable
 from rag.language import detect_language, english_only_notice
 from rag.llm.base import Backend
 from rag.llm.registry import Backends, available_modes, resolve_mode
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rag.answer.service import Answerer
     from rag.bm25 import BM25Index
     from rag.embed import Embedder
+    from rag.index_guard import IndexGuard
     from rag.store import Store
 
 class Engine:
@@ -95,6 +96,13 @@ class Engine:
         return Gate(self.bm25, self.settings.gate_model, self.settings.refusal_threshold)
 
     @cached_property
+    def index_guard(self) -> IndexGuard:
+        """The emptiness and embedder check of :meth:`search`, counted once per collection revision."""
+        from rag.index_guard import IndexGuard
+
+        return IndexGuard(self.store, self.embedder)
+
+    @cached_property
     def retriever(self):
         from rag.retrieve import Retriever
 
@@ -131,6 +139,7 @@ class Engine:
         with self._ingest_lock:
             if rebuild:
                 self._repair()
+            self.index_guard.forget()
             report = ingest(targets, self.store, self.embedder, prune=prune, progress=progress,
                             limits=ReadLimits.from_settings(self.settings), embed_batches=batches,
                             lexical=self.bm25)
@@ -155,6 +164,7 @@ class Engine:
         t0 = time.perf_counter()
         papers, scope = client_papers(self.settings, paths, files, records, source)
         with self._ingest_lock:
+            self.index_guard.forget()
             report = ingest_papers(papers, self.store, self.embedder, prune=prune, progress=False,
                                    scope=scope, t0=t0, lexical=self.bm25)
             self.bm25.refresh()
@@ -179,7 +189,7 @@ class Engine:
             aside = chroma.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             if chroma.exists():
                 chroma.rename(aside)
-            for cached in ("store", "retriever"):
+            for cached in ("store", "retriever", "index_guard"):
                 self.__dict__.pop(cached, None)
             reset_client_cache()
 
@@ -238,14 +248,14 @@ class Engine:
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                retriever: RetrieverMode | None = None) -> list[Hit]:
-        from rag.embed import check_index_embedder
-
+        """The top ``k`` papers. EmptyIndex on an empty index; the chunks are counted once per collection
+        revision, not per query (rag.index_guard), and again when an unfiltered search finds nothing."""
         query = self.clean_question(query)
-        count = self.store.count()
-        if count == 0:
-            raise EmptyIndex("The index is empty: run `rag ingest` first.")
-        check_index_embedder(self.store, self.embedder, count=count)  # metadata already in memory: no round trip
-        return self.retriever.search(query, k=k, filters=filters, mode=retriever)
+        self.index_guard.check()
+        hits = self.retriever.search(query, k=k, filters=filters, mode=retriever)
+        if not hits and (filters is None or filters.is_empty()):
+            self.index_guard.confirm()
+        return hits
 
     def clean_question(self, question: str) -> str:
         """``question`` ready for retrieval (rag.question); BadQuestion when it cannot be used."""

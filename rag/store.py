@@ -165,6 +165,26 @@ class Store:
             embeddings = got.get("embeddings")
             return [float(x) for x in embeddings[0]] if embeddings is not None and len(embeddings) else None
 
+    def refresh(self) -> None:
+        """Read the collection's record (revision, embedder) again: one constant-time look-up, not a count.
+
+        Why: a collection object keeps the metadata it was fetched with, so an ingest by another process
+        (another client of the same Chroma server, or a second embedded process) would otherwise go unseen
+        by this one's revision checks (the BM25 copy, the emptiness check of ``Engine.search``).
+        """
+        if "collection" not in self.__dict__:
+            self.collection  # noqa: B018 - the first fetch is fresh already
+            return
+        from chromadb.errors import NotFoundError
+
+        with self._guard():
+            try:
+                self.__dict__["collection"] = self.client.get_collection(self.settings.collection)
+            except NotFoundError:  # deleted by another process: start again from an empty one
+                for cached in ("collection", "vector_store"):
+                    self.__dict__.pop(cached, None)
+                self.collection  # noqa: B018
+
     def get_revision(self) -> int:
         with self._guard():
             return int((self.collection.metadata or {}).get("revision", 0))

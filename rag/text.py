@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 # --- folding and stems ---------------------------------------------------------------------------------
 
@@ -53,8 +54,22 @@ NAME_STOPWORDS = frozenset(_NAME_STOPWORDS.split())
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    """NLTK's English stopwords (bundled with llama-index) and :data:`QUESTION_WORDS`."""
-    from llama_index.core.utils import globals_helper
+    """NLTK's English stopwords (bundled with llama-index) and :data:`QUESTION_WORDS`.
+
+    The list is read from llama-index's bundled NLTK data file, the one its ``globals_helper`` reads:
+    importing ``llama_index.core`` for it loaded about 2,200 modules (4 s, 150 MB of resident memory)
+    into a search process on the first query that needed the list.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("llama_index.core")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            words = (Path(folder) / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english").read_text("utf-8")
+        except OSError:
+            continue
+        return frozenset(words.split()) | QUESTION_WORDS
+    from llama_index.core.utils import globals_helper  # another layout of the package: ask it
 
     return frozenset(globals_helper.stopwords) | QUESTION_WORDS
 

@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Self
 
+from rag.bench.server import stop_group
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -281,13 +283,8 @@ class ServerProcess:
                            f"{self._tail()}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
+        if self.proc:
+            stop_group(self.proc)
         self.proc = None
         deadline = time.monotonic() + 30  # the port must be free before a restart binds it again
         while time.monotonic() < deadline and self.alive():

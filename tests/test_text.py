@@ -73,3 +73,19 @@ def test_titles_compare_equal_across_listings():
     assert clean_text('T\\"ULU  reaches 71\\%') == "TÜLU reaches 71%"
     assert normalize_title("{D}en{o}ising: T\\\"ULU!") == normalize_title("Denoising - TÜLU")
     assert normalize_words("{D}en{o}ising 2.5x") == "d en o ising 2 5x", "no LaTeX step"
+
+
+def test_stopwords_are_nltks_list_read_without_importing_llama_index():
+    """The first search that needs them must not pay for importing llama_index.core (4 s, 150 MB)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rag.text import stopwords; words = stopwords(); "
+            "print(len(words), 'llama_index.core' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == "False"
+    from llama_index.core.utils import globals_helper
+
+    from rag.text import QUESTION_WORDS, stopwords
+
+    assert stopwords() == frozenset(globals_helper.stopwords) | QUESTION_WORDS and int(out[0]) == len(stopwords())

@@ -19,14 +19,18 @@ def rag_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "rag.cli"]
 
 
-def child_env(settings: Settings, index_dir: Path, collection: str) -> dict[str, str]:
-    """Environment of a child process that opens ``index_dir`` embedded, in extractive mode.
+def child_env(settings: Settings, index_dir: Path, collection: str, chroma_port: int | None = None) -> dict[str, str]:
+    """Environment of a child process that opens ``index_dir`` embedded, in extractive mode; or, with
+    ``chroma_port``, the Chroma server on that loopback port (the BM25 copy stays in ``index_dir``).
 
     Every other ``RAG_*`` variable of the caller is dropped, so a user's settings cannot make one size
     differ from another.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_INDEX_DIR=str(index_dir), RAG_COLLECTION=collection, RAG_CHROMA_HOST="", RAG_LLM="extractive",
+    if chroma_port is not None:
+        env.update(RAG_CHROMA_PORT=str(chroma_port), RAG_CHROMA_SSL="false")
+    env.update(RAG_INDEX_DIR=str(index_dir), RAG_COLLECTION=collection, RAG_LLM="extractive",
+               RAG_CHROMA_HOST="127.0.0.1" if chroma_port is not None else "",
                RAG_EMBED_MODEL=settings.embed_model, RAG_EMBED_BACKEND=settings.embed_backend,
                RAG_MODEL_CACHE_DIR=str(settings.model_cache_dir), RAG_EMBED_BATCH_SIZE=str(settings.embed_batch_size))
     return env
@@ -61,9 +65,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (``VmHWM``) of a live process, in MB."""
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Peak resident memory (``VmHWM``) of a live process, in MB; or another size line of its
+    ``/proc/PID/status`` (``VmRSS``: the current one; ``RssFile``: its part in mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0

@@ -18,7 +18,8 @@ import urllib.request
 from pathlib import Path
 
 from rag.bench.common import child_env, free_port, peak_rss_mb, percentiles, rag_command
-from rag.config import Settings
+from rag.bench.server import ChromaServer
+from rag.config import RetrieverMode, Settings
 from rag.text import split_sentences
 
 
@@ -33,30 +34,52 @@ def queries_for(paths: list[Path], n: int = 60, seed: int = 1) -> list[str]:
     return [" ".join(s.split()[:rng.randint(5, 10)]) for s in chosen]
 
 
-def probe(queries: list[str], k: int = 10, warmup: int = 5) -> dict:
-    """Run in a child: warm hybrid search latency over ``queries`` and this process's peak RSS."""
+def probe(queries: list[str], k: int = 10, warmup: int = 5, retriever: RetrieverMode = "hybrid") -> dict:
+    """Run in a child: warm search latency over ``queries``, this process's peak RSS (``VmHWM``) and its
+    resident memory once warm (``VmRSS`` after the searches: the steady state the peak is compared with),
+    with the part of it that is file pages (``RssFile``: memory-mapped index files, reclaimable)."""
     from rag.engine import Engine
 
     engine = Engine.from_env()
     for q in queries[:warmup]:
-        engine.search(q + " warm", k=k)
+        engine.search(q + " warm", k=k, retriever=retriever)
     ms = []
     for q in queries:
         t0 = time.perf_counter()
-        engine.search(q, k=k, retriever="hybrid")
+        engine.search(q, k=k, retriever=retriever)
         ms.append((time.perf_counter() - t0) * 1000)
-    return {**percentiles(ms), "peak_rss_mb": peak_rss_mb(os.getpid()), "queries": len(ms)}
+    pid = os.getpid()
+    return {**percentiles(ms), "peak_rss_mb": peak_rss_mb(pid), "rss_mb": peak_rss_mb(pid, "VmRSS"),
+            "rss_file_mb": peak_rss_mb(pid, "RssFile"), "queries": len(ms), "retriever": retriever,
+            "chroma": engine.store.location}
 
 
-def run_probe(settings: Settings, index_dir: Path, collection: str, queries: list[str], workdir: Path) -> dict:
-    """:func:`probe` in a new process on ``index_dir`` (``python -m rag.bench probe QUERIES.json``)."""
+def run_probe(settings: Settings, index_dir: Path, collection: str, queries: list[str], workdir: Path,
+              retriever: RetrieverMode = "hybrid", chroma_port: int | None = None) -> dict:
+    """:func:`probe` in a new process on ``index_dir`` (``python -m rag.bench probe QUERIES.json``), embedded,
+    or through the Chroma server on ``chroma_port``."""
     qfile = workdir / "queries.json"
     qfile.write_text(json.dumps(queries))
-    out = subprocess.run([sys.executable, "-m", "rag.bench", "probe", str(qfile)], env=child_env(settings, index_dir, collection),
-                         capture_output=True, text=True, timeout=3600)
+    out = subprocess.run([sys.executable, "-m", "rag.bench", "probe", str(qfile), retriever],
+                         env=child_env(settings, index_dir, collection, chroma_port), capture_output=True, text=True,
+                         timeout=3600)
     if out.returncode != 0:
         raise RuntimeError(f"latency probe failed: {out.stderr.strip()[-800:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_server_probe(settings: Settings, index_dir: Path, collection: str, queries: list[str], workdir: Path,
+                     retriever: RetrieverMode = "hybrid") -> dict:
+    """:func:`run_probe` against ``chroma run`` serving ``index_dir``, and the server's own peak RSS.
+
+    The BM25 copy of ``index_dir`` is the one the embedded probe used (same collection revision), so the
+    two setups differ only in where Chroma runs.
+    """
+    with ChromaServer(index_dir) as server:
+        out = run_probe(settings, index_dir, collection, queries, workdir, retriever, chroma_port=server.port)
+        if out["chroma"] != server.url:  # a figure of the wrong setup must not pass for this one
+            raise RuntimeError(f"the server probe searched {out['chroma']}, not the server at {server.url}")
+        return {**out, "chroma_peak_rss_mb": server.peak_rss_mb()}
 
 
 def cold_start(settings: Settings, index_dir: Path, runs: int = 3) -> float:

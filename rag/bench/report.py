@@ -21,12 +21,17 @@ def targets(result: dict) -> list[dict]:
     rows = [("ingest / llama-index default pipeline, wall time", ing["llama_index_ratio"], 1.0, ""),
             ("ingest / plain encode, wall time", ing["ratio"], 1.15, ""),
             ("re-ingest unchanged (new process)", ing["reingest_seconds"], 3.0, "s")]
+    server = result.get("server", {})
     for size, q in sorted(result["query"].items(), key=lambda kv: int(kv[0])):
         n = int(size)
-        if n <= 1000 or n >= 100_000:
-            rows.append((f"search p50 at {n:,} papers", q["p50_ms"], 20.0 if n <= 1000 else 60.0, "ms"))
-        if n >= SCALE_SIZE:
-            rows.append((f"peak RSS of the search process at {n:,} papers", result["peak_rss_mb"][size], RSS_LIMIT_MB, "MB"))
+        setups = [("embedded Chroma", q["p50_ms"], result["peak_rss_mb"][size])]
+        if size in server:
+            setups.append(("Chroma server", server[size]["p50_ms"], server[size]["search_peak_rss_mb"]))
+        for setup, p50, peak in setups:
+            if n <= 1000 or n >= 100_000:
+                rows.append((f"search p50 at {n:,} papers, {setup}", p50, 20.0 if n <= 1000 else 60.0, "ms"))
+            if n >= SCALE_SIZE:  # judged on the search process; the server's own memory is in the table
+                rows.append((f"peak RSS of the search process at {n:,} papers, {setup}", peak, RSS_LIMIT_MB, "MB"))
     for size, seconds in result.get("bm25_build_s", {}).items():
         if int(size) >= SCALE_SIZE:
             rows.append((f"BM25 build at {int(size):,} papers", seconds, 120.0, "s"))
@@ -48,6 +53,8 @@ def table(result: dict) -> str:
             f"| llama-index default retriever, warm top-5 p50 | {ing['llama_index_query_p50_ms']} ms |"]
     for size, q in sorted(result["query"].items(), key=lambda kv: int(kv[0])):
         rows.append(f"| search p50 / p95 at {int(size):,} papers | {q['p50_ms']} / {q['p95_ms']} ms |")
+    for size, srv in sorted(result.get("server", {}).items(), key=lambda kv: int(kv[0])):
+        rows.append(f"| search p50 / p95 at {int(size):,} papers, Chroma server | {srv['p50_ms']} / {srv['p95_ms']} ms |")
     for size, seconds in result.get("bm25_build_s", {}).items():
         insert = result.get("insert_s", {}).get(size)
         rows.append(f"| synthetic {int(size):,}: Chroma insert / BM25 build | {insert} s / {seconds} s |")
@@ -56,6 +63,9 @@ def table(result: dict) -> str:
     for key, mb in result["peak_rss_mb"].items():
         label = "`rag serve`" if key == "serve" else f"search process, {int(key):,} papers"
         rows.append(f"| peak RSS, {label} | {mb} MB |")
+        if srv := result.get("server", {}).get(key):
+            rows.append(f"| peak RSS, {int(key):,} papers, Chroma server: search process / `chroma run` | "
+                        f"{srv['search_peak_rss_mb']} MB / {srv['chroma_peak_rss_mb']} MB |")
     rows += ["", "| target | measured | limit | |", "| --- | --- | --- | --- |"]
     rows += [f"| {t['figure']} | {t['measured']} | {t['target']} | {'met' if t['met'] else '**missed**'} |"
              for t in result.get("targets", targets(result))]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rag.bench.anchor import bench_ingest
 from rag.bench.common import OUT_DIR, load_line, say
-from rag.bench.probes import cold_start, queries_for, run_probe, serve_rss
+from rag.bench.probes import cold_start, queries_for, run_probe, run_server_probe, serve_rss
 from rag.bench.report import plot, table, targets
 from rag.bench.synthetic import NOTE, build_synthetic
 from rag.config import Settings
@@ -25,12 +25,32 @@ def _save(path: Path | None, result: dict, notes: list[str]) -> None:
         path.write_text(json.dumps({**result, "notes": notes}, indent=2) + "\n")
 
 
+def _probe_both(settings: Settings, size: int, index_dir: Path, collection: str, queries: list[str], workdir: Path,
+                result: dict, notes: list[str], as_json: bool, with_server: bool) -> dict:
+    """The embedded probe, then (``with_server``) the same queries through ``chroma run`` on the same index dir."""
+    probe_out = run_probe(settings, index_dir, collection, queries, workdir)
+    notes.append(f"{size:,} papers, embedded: search process {probe_out['rss_mb']} MB resident once warm "
+                 f"({probe_out['rss_file_mb']} MB of it mapped files), {probe_out['peak_rss_mb']} MB peak")
+    if with_server:
+        say(f"bench: search latency at {size:,} papers through a Chroma server ...", as_json)
+        srv = run_server_probe(settings, index_dir, collection, queries, workdir)
+        result.setdefault("server", {})[str(size)] = {
+            "p50_ms": srv["p50_ms"], "p95_ms": srv["p95_ms"], "search_peak_rss_mb": srv["peak_rss_mb"],
+            "chroma_peak_rss_mb": srv["chroma_peak_rss_mb"]}
+        notes.append(f"{size:,} papers, Chroma server: search process {srv['rss_mb']} MB resident once warm "
+                     f"({srv['rss_file_mb']} MB of it mapped files), "
+                     f"{srv['peak_rss_mb']} MB peak; `chroma run` {srv['chroma_peak_rss_mb']} MB peak; {load_line()}")
+    return probe_out
+
+
 def _measure_size(settings: Settings, size: int, ingest_dir: Path, real_papers: int, queries: list[str],
-                  workdir: Path, result: dict, notes: list[str], as_json: bool, cache: Path | None = None) -> None:
-    """Search latency and memory at ``size`` papers: the real index, or a synthetic one built for it."""
+                  workdir: Path, result: dict, notes: list[str], as_json: bool, with_server: bool = True,
+                  cache: Path | None = None) -> None:
+    """Search latency and memory at ``size`` papers: the real index, or a synthetic one built for it;
+    embedded, and through a Chroma server serving the same index dir."""
     if size == real_papers:
         say(f"bench: search latency at {size} papers (the real index) ...", as_json)
-        probe_out = run_probe(settings, ingest_dir, "bench", queries, workdir)
+        probe_out = _probe_both(settings, size, ingest_dir, "bench", queries, workdir, result, notes, as_json, with_server)
     else:
         say(f"bench: building a synthetic index of {size:,} papers ({load_line()}) ...", as_json)
         index_dir, info = build_synthetic(settings, ingest_dir, size, workdir, progress=True, cache=cache)
@@ -46,7 +66,8 @@ def _measure_size(settings: Settings, size: int, ingest_dir: Path, real_papers: 
                          "(every chunk read back and tokenised; kept from an index built without one)")
         say(f"bench: search latency at {size:,} papers ...", as_json)
         try:
-            probe_out = run_probe(settings, index_dir, "synthetic", queries, workdir)
+            probe_out = _probe_both(settings, size, index_dir, "synthetic", queries, workdir, result, notes, as_json,
+                                    with_server)
         finally:
             if cache is None:
                 shutil.rmtree(index_dir, ignore_errors=True)
@@ -56,11 +77,10 @@ def _measure_size(settings: Settings, size: int, ingest_dir: Path, real_papers: 
 
 def run(settings: Settings, sizes: list[int], paths: list[Path] | None = None, workdir: Path | None = None,
         with_cold_start: bool = True, with_serve: bool = True, as_json: bool = False,
-        checkpoint: Path | None = None, cache: Path | None = None) -> tuple[dict, list[str]]:
-    """All measurements; returns (result in the documented JSON shape, notes).
-
-    ``cache``: keep synthetic indexes there and reuse them on the next run (``rag bench --keep DIR``).
-    """
+        checkpoint: Path | None = None, with_server: bool = True, cache: Path | None = None) -> tuple[dict, list[str]]:
+    """All measurements; returns (result in the documented JSON shape, notes). ``with_server``: every size
+    is also measured through a Chroma server (``result["server"]``). ``cache``: keep synthetic indexes
+    there and reuse them on the next run (``rag bench --keep DIR``)."""
     paths = [Path(p) for p in (paths or [settings.corpus_dir])]
     own = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="rag-bench-")) if own else Path(workdir)
@@ -75,7 +95,7 @@ def run(settings: Settings, sizes: list[int], paths: list[Path] | None = None, w
         for size in sizes:
             try:
                 _measure_size(settings, size, ingest_dir, ingest["papers"], queries, workdir, result, notes, as_json,
-                              cache)
+                              with_server, cache)
             except Exception as exc:  # a benchmark reports a failed size and goes on with the others
                 notes.append(f"size {size:,} failed: {type(exc).__name__}: {str(exc)[-500:]}")
                 say(notes[-1], as_json)
@@ -101,13 +121,14 @@ def run(settings: Settings, sizes: list[int], paths: list[Path] | None = None, w
 
 
 def main(engine, sizes: list[int], as_json: bool = False, out_dir: Path | None = None, paths: list[Path] | None = None,
-         with_cold_start: bool = True, with_serve: bool = True, keep: Path | None = None) -> dict:
+         with_cold_start: bool = True, with_serve: bool = True, with_server: bool = True, keep: Path | None = None) -> dict:
     """Entry point of ``rag bench``: measure, print (table or JSON), save JSON, table and plot in ``out_dir``."""
     out = Path(out_dir or OUT_DIR)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / "bench.partial.json"
     result, notes = run(engine.settings, sizes or [410], paths=paths, with_cold_start=with_cold_start,
-                        with_serve=with_serve, as_json=as_json, checkpoint=partial, cache=keep)
+                        with_serve=with_serve, as_json=as_json, checkpoint=partial, with_server=with_server,
+                        cache=keep)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     partial.unlink(missing_ok=True)
     png = plot(result, out / "latency.png")

@@ -1,8 +1,9 @@
 """`rag bench` plumbing on a tiny corpus: the documented JSON shape, the saved plot, sane figures.
 
 The benchmark itself (full corpus, 100k synthetic papers) is not a test; this only proves that the
-functions behind it produce what the README and `--json` promise. Cold start and the server probe
-are skipped here (they are slow and covered by running `rag bench`).
+functions behind it produce what the README and `--json` promise. Cold start and the server probe are
+skipped here (they are slow and covered by running `rag bench`); the Chroma-server probe is tested in
+tests/bench/test_probes.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def test_bench_json_shape_and_plot(tmp_path, capsys):
     engine = Engine(make_settings(tmp_path / "unused"))
 
     result = bench.main(engine, sizes=[12, 50], as_json=True, out_dir=tmp_path / "out", paths=[corpus],
-                        with_cold_start=False, with_serve=False)
+                        with_cold_start=False, with_serve=False, with_server=False)
 
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed == result == json.loads((tmp_path / "out" / "bench.json").read_text())
