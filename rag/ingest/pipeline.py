@@ -155,6 +155,8 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
             if journal is not None:
                 journal.removed(stale)
             _embed_and_write(todo, store, embedder, progress, embed_batches, journal)
+            # Bumped again after the last write: a BM25 copy another process built mid-ingest is stale now.
+            revision = store.bump_revision()
             if journal is not None:
                 journal.done(revision)
     report.chunks = store.count()
