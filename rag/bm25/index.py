@@ -22,14 +22,13 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rag.bm25.journal import FORMAT as JOURNAL_FORMAT
 from rag.bm25.journal import TOKEN_PATTERN, Journal, RowReader, stemmer
+from rag.bm25.model import Follower, LexicalModel
 from rag.config import Settings
 from rag.store import Store
 
@@ -40,44 +39,8 @@ log = logging.getLogger("rag.bm25")
 _FORMAT = "bm25s-journal-1"
 #: Chunks read from Chroma per page when the journal is refilled.
 _PAGE = 5000
-
-
-@dataclass
-class LexicalModel:
-    """A loaded index: the bm25s model (score matrix + vocabulary), the journal row of each index row,
-    the stemmer, and the journal to read hit texts from."""
-
-    bm25: Any
-    rows: Any
-    stemmer: Any
-    reader: RowReader
-
-    def stem(self, word: str) -> str:
-        return self.stemmer.stemWord(word) if self.stemmer is not None else word
-
-    def chunks(self, rows: list[int]) -> dict[int, tuple[str, str, dict]]:
-        """index row -> (chunk id, text, metadata) for ``rows``."""
-        journal_rows = {int(self.rows[r]): r for r in rows}
-        return {journal_rows[jr]: chunk for jr, chunk in self.reader.fetch(list(journal_rows)).items()}
-
-
-class Follower:
-    """What ingest reports as it writes: chunks added and removed, then the revision it wrote."""
-
-    def __init__(self, journal: Journal | None) -> None:
-        self.journal = journal
-        self.revision: int | None = None
-
-    def added(self, chunks: Iterable[tuple[str, str, dict]]) -> None:
-        if self.journal is not None:
-            self.journal.add(chunks)
-
-    def removed(self, ids: list[str]) -> None:
-        if self.journal is not None and ids:
-            self.journal.remove(ids)
-
-    def done(self, revision: int) -> None:
-        self.revision = revision
+#: What :meth:`BM25Index._build` returns when an ingest elsewhere is writing and it did not wait.
+_WRITING = object()
 
 
 class BM25Index:
@@ -87,6 +50,10 @@ class BM25Index:
         self.dir = settings.index_dir / "bm25" / settings.collection
         self.index_dir = self.dir / "index"
         self.journal = Journal(self.dir / "journal.sqlite")
+        # Held by an ingest while it writes and by a refill: beside the journal's directory, which a refill
+        # replaces, so every process locks the same file.
+        self.lock_path = self.dir.with_name(f".{self.dir.name}.lock")
+        self._writers = None
         self._model: LexicalModel | None = None
         self._revision: int | None = None
         self._lock = threading.Lock()
@@ -102,7 +69,12 @@ class BM25Index:
                 and state.get("format") == _FORMAT)
 
     def retriever(self) -> LexicalModel | None:
-        """The loaded index (None for an empty collection), scored again first when Chroma changed since."""
+        """The loaded index (None for an empty collection), scored again first when Chroma changed since.
+
+        While another process's ingest is writing (it holds the writer lock and the journal is out of step)
+        the index loaded so far keeps answering, as it did before that ingest; it is scored again once the
+        ingest is done.
+        """
         with self._lock:
             revision = self.store.get_revision()
             if self._model is not None and self._revision == revision:
@@ -111,9 +83,24 @@ class BM25Index:
             if self._current(state, revision):
                 self._model = self._load_or_rebuild(revision, state) if state.get("docs") else None
             else:
-                self._model = self._build(revision)
+                built = self._build(revision, wait=self._model is None and not state.get("docs"))
+                if built is _WRITING:
+                    if self._model is None:
+                        self._model = self._load_or_rebuild(revision, state)
+                    return self._model  # its revision is not recorded: the next query checks again
+                self._model = built
             self._revision = revision
             return self._model
+
+    def writers(self):
+        """The inter-process writer lock (filelock: flock on POSIX, msvcrt on Windows). One object per index,
+        re-entrant in the thread that holds it; another thread or process waits (or, searching, does not)."""
+        if self._writers is None:
+            from filelock import FileLock
+
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._writers = FileLock(str(self.lock_path), thread_local=True)
+        return self._writers
 
     def _load(self) -> LexicalModel:
         import bm25s
@@ -138,7 +125,7 @@ class BM25Index:
 
     def rebuild(self) -> None:
         """Discard the journal and the index and build both again from Chroma (``rag ingest --rebuild``)."""
-        with self._lock:
+        with self._lock, self.writers():
             self.journal.close()
             shutil.rmtree(self.dir, ignore_errors=True)
             revision = self.store.get_revision()
@@ -180,14 +167,33 @@ class BM25Index:
         self.dir.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp.path.parent, self.dir)
 
-    def _build(self, revision: int) -> LexicalModel | None:
-        """Score the index from the journal (refilled from Chroma first when out of step), save, swap in."""
+    def _build(self, revision: int, wait: bool = True):
+        """Score the index from the journal (refilled from Chroma first when out of step), save, swap in.
+
+        Returns ``_WRITING`` instead when the journal is out of step because an ingest is writing right now
+        and ``wait`` is False: refilling then would race that ingest's writes.
+        """
+        from filelock import Timeout
+
+        if not self._journal_in_step(revision):
+            lock = self.writers()
+            try:
+                lock.acquire(timeout=-1 if wait else 0)
+            except Timeout:
+                return _WRITING
+            try:
+                if not self._journal_in_step(revision):  # the writer that held the lock may have caught it up
+                    self._refill(revision)
+                return self._score(revision)
+            finally:
+                lock.release()
+        return self._score(revision)
+
+    def _score(self, revision: int) -> LexicalModel | None:
         import numpy as np
 
         from rag.bm25.matrix import score
 
-        if not self._journal_in_step(revision):
-            self._refill(revision)
         rows, flat, lens = self.journal.corpus()
         tmp = self.index_dir.with_name("index.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -215,14 +221,16 @@ class BM25Index:
         the duration, and in step at the revision the ingest reports (``done``) only when the block ends
         without an exception. Otherwise the next use refills it from Chroma.
         """
-        with self._lock:
-            following = self._journal_in_step(self.store.get_revision()) or self._fresh()
-            if following:
-                self.journal.set_state(synced=-1)
-        follower = Follower(self.journal if following else None)
-        yield follower
-        if following and follower.revision is not None:
-            self.journal.set_state(synced=follower.revision)
+        with self.writers():  # one writer at a time, and no refill while this one writes
+            with self._lock:
+                self.store.refresh()
+                following = self._journal_in_step(self.store.get_revision()) or self._fresh()
+                if following:
+                    self.journal.set_state(synced=-1)
+            follower = Follower(self.journal if following else None)
+            yield follower
+            if following and follower.revision is not None:
+                self.journal.set_state(synced=follower.revision)
 
     def _fresh(self) -> bool:
         """A collection nothing has been written to yet starts with an empty journal that mirrors it."""

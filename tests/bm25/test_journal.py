@@ -101,3 +101,30 @@ def test_a_damaged_journal_is_refilled(tmp_path, write):
     engine.store.bump_revision()  # as another writer would: the saved index is stale
     fresh = Engine(make_settings(tmp_path / "index", llm="extractive"))
     assert [h.title for h in fresh.search("speech", k=1, retriever="bm25")] == ["Paper speech recognition"]
+
+
+def test_a_search_elsewhere_during_an_ingest_keeps_answering_and_never_refills(tmp_path, write, counted_reads,
+                                                                              monkeypatch):
+    """A second process (here: a second engine, with its own lock handle) searching while an ingest writes
+    must not refill the journal under the writer; it answers from the index it has, then sees the new papers."""
+    from rag.store import Store
+
+    path = write("p.jsonl", _papers(["graph networks"]))
+    writer = Engine(make_settings(tmp_path / "index", llm="extractive"))
+    writer.ingest([path])
+    reader = Engine(make_settings(tmp_path / "index", llm="extractive"))
+    assert [h.title for h in reader.search("graph", k=1, retriever="bm25")] == ["Paper graph networks"]
+    seen = []
+    original = Store.add_nodes
+
+    def add_and_search(self, nodes):
+        original(self, nodes)
+        seen.append([h.title for h in reader.search("graph study", k=5, retriever="bm25")])
+
+    monkeypatch.setattr(Store, "add_nodes", add_and_search)
+    write("p.jsonl", _papers(["graph networks", "graph rewriting"]))
+    writer.ingest([path])
+    assert seen == [["Paper graph networks"]], "mid-ingest the reader answered from the index it had"
+    assert counted_reads == [], "nobody refilled the journal from Chroma"
+    titles = {h.title for h in reader.search("graph study", k=5, retriever="bm25")}
+    assert titles == {"Paper graph networks", "Paper graph rewriting"}
