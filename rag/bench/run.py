@@ -56,11 +56,12 @@ def _measure_size(settings: Settings, size: int, ingest_dir: Path, real_papers: 
         index_dir, info = build_synthetic(settings, ingest_dir, size, workdir, progress=True, cache=cache)
         result.setdefault("insert_s", {})[str(size)] = info["insert_s"]
         result.setdefault("bm25_build_s", {})[str(size)] = info["bm25_build_s"]
-        kept = (f" (Chroma insert and journal as measured when the kept index in {index_dir} was built, "
-                f"{info.get('built', '?')}; its BM25 index scored again now)") if info.get("reused") else ""
+        insert = ("Chroma insert" if "journal_from_chroma_s" in info else "Chroma insert with the BM25 journal following")
+        kept = (f" (the insert as measured when the kept index in {index_dir} was built, {info.get('built', '?')}; "
+                "its BM25 index scored again now)") if info.get("reused") else ""
         notes.append(f"synthetic {size:,}: built from {info['parents']} real papers in batches of {info['batch']}; "
-                     f"Chroma insert with the BM25 journal following {info['insert_s']} s, BM25 build (scoring from "
-                     f"the journal) {info['bm25_build_s']} s{kept}; {load_line()}")
+                     f"{insert} {info['insert_s']} s, BM25 build (scoring from the journal) {info['bm25_build_s']} s"
+                     f"{kept}; {load_line()}")
         if "journal_from_chroma_s" in info:
             notes.append(f"synthetic {size:,}: its journal was filled from Chroma in {info['journal_from_chroma_s']} s "
                          "(every chunk read back and tokenised; kept from an index built without one)")
