@@ -99,12 +99,13 @@ def _insert(engine, size: int, vectors, sentences, seed: int, batch: int | None,
     """Chroma inserts with the BM25 journal following them, as in an ingest; returns the wall time."""
     import numpy as np
 
+    from rag.ingest.pipeline import writing
+
     store = engine.store
     rng, pick = np.random.default_rng(seed), random.Random(seed)
     step = batch or store.max_batch_size()
     t0 = time.perf_counter()
-    with engine.bm25.follow() as journal, ThreadPoolExecutor(max_workers=1) as pool:
-        revision = store.bump_revision()  # the BM25 copy compares against this revision, as after a real ingest
+    with writing(store, engine.bm25) as journal, ThreadPoolExecutor(max_workers=1) as pool:  # as an ingest writes
         pending = None
         for start in range(0, size, step):
             papers = _papers(start, min(step, size - start), vectors, sentences, rng, pick)
@@ -119,7 +120,6 @@ def _insert(engine, size: int, vectors, sentences, seed: int, batch: int | None,
                       file=sys.stderr, flush=True)
         if pending is not None:
             pending.result()
-        journal.done(revision)
     return time.perf_counter() - t0
 
 

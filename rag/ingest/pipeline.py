@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -149,16 +149,10 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
     if todo or stale:
         # Before anything is deleted: the index must hold this model's vectors (and a remote embedder must answer).
         check_index_embedder(store, embedder, write=bool(todo))
-        with lexical.follow() if lexical is not None else nullcontext(None) as journal:
-            revision = store.bump_revision()
+        with writing(store, lexical) as journal:
             store.delete(stale)
-            if journal is not None:
-                journal.removed(stale)
+            journal.removed(stale)
             _embed_and_write(todo, store, embedder, progress, embed_batches, journal)
-            # Bumped again after the last write: a BM25 copy another process built mid-ingest is stale now.
-            revision = store.bump_revision()
-            if journal is not None:
-                journal.done(revision)
     report.chunks = store.count()
     # Derived from the plan instead of re-reading every chunk's metadata (a full scan at 100k papers):
     # what was indexed, minus what was pruned, plus what was added (changed papers were already there).
@@ -168,8 +162,26 @@ def ingest_papers(papers: list[Paper], store: Store, embedder: Embedder, prune: 
     return report
 
 
+@contextmanager
+def writing(store: Store, lexical: BM25Index | None = None) -> Iterator[Follower]:
+    """Around every write to the collection: the revision is bumped before the first write and again after
+    the last, and the BM25 journal (``lexical``) follows what the block reports.
+
+    Before: every reader's revision check sees the collection changing. After: a BM25 copy another process
+    scored mid-way is stale. The journal is told the final revision only when the block ends without an
+    exception, so an interrupted write leaves it out of step (rag.bm25.index). The bench's synthetic
+    inserts go through here too, so they leave the index as an ingest would.
+    """
+    from rag.bm25.model import Follower
+
+    with lexical.follow() if lexical is not None else nullcontext(Follower(None)) as journal:
+        store.bump_revision()
+        yield journal
+        journal.done(store.bump_revision())
+
+
 def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, progress: bool,
-                     embed_batches: BatchEmbedder | None = None, journal: Follower | None = None) -> None:
+                     embed_batches: BatchEmbedder | None, journal: Follower) -> None:
     """Embed in model-sized batches and upsert each batch at once, so a kill loses two batches at most.
 
     Batches are made here, identically for every ``embed_batches``, and written in order: a distributed
@@ -191,8 +203,7 @@ def _embed_and_write(papers: list[Paper], store: Store, embedder: Embedder, prog
 
     def write(part: list) -> None:
         store.add_nodes(part)
-        if journal is not None:  # the same text and metadata Chroma stores (ChromaVectorStore.add)
-            journal.added((n.node_id, n.text, n.metadata) for n in part)
+        journal.added((n.node_id, n.text, n.metadata) for n in part)  # what Chroma stores (ChromaVectorStore.add)
         bar.update(len(part))
 
     with (tqdm(total=len(nodes), desc="Embedding", unit="chunk", disable=not progress, leave=False) as bar,
