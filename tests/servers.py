@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import socketserver
@@ -29,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Self
 
-from rag.bench.server import stop_group
+from rag.bench.server import chroma_command, stop_group
 
 LOOPBACK = "127.0.0.1"
 
@@ -299,10 +298,8 @@ class ChromaServer(ServerProcess):
     """``chroma run --path DIR``, the same server a user runs."""
 
     def __init__(self, path: Path, port: int) -> None:
-        beside = Path(sys.executable).with_name("chroma")
-        binary = str(beside) if beside.exists() else (shutil.which("chroma") or "chroma")
-        super().__init__([binary, "run", "--path", str(path), "--host", LOOPBACK, "--port", str(port)], port,
-                         "/api/v2/heartbeat")
+        super().__init__([*chroma_command(), "run", "--path", str(path), "--host", LOOPBACK, "--port", str(port)],
+                         port, "/api/v2/heartbeat")
 
 
 class LlamaServer(ServerProcess):
