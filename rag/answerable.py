@@ -18,9 +18,9 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
-from rag.text import ALNUM_RUN, NAME_TOKEN, at_sentence_start, fold, is_identifier, is_name, stem, stopwords
+from rag.text import ALNUM_RUN, NAME_TOKEN, at_sentence_start, fold, is_identifier, is_name, squash, stem, stopwords
 from rag.types import Hit
 
 _VERB = r"(?:does|did|do|is|was|were|are|has|have|had|can|could|will|would)"
@@ -98,6 +98,12 @@ class PaperText:
         self.stems = {stem(t) for t in self.tokens}
         self.words = ALNUM_RUN.findall(self.text)
         self.joined = " ".join(self.words)
+
+    @cached_property
+    def squashed(self) -> set[str]:
+        """Its names squashed, alone and with the next word: "DINOv2", "OLMo 2", "CodeT5+" -> dinov2, olmo2, codet5+."""
+        words = [m.group().rstrip(".-") for m in NAME_TOKEN.finditer(self.text)]
+        return {squash(w) for w in words} | {squash(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)}
 
     def has_name(self, name: str) -> bool:
         n = fold(name).rstrip(".")
@@ -177,4 +183,27 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
     names = [n for n in parse_ask(question).names if is_identifier(n)]
     if not names:
         return set()
-    return {i for i, hit in enumerate(hits, start=1) if all(paper_text(hit).has_name(n) for n in names)}
+    joined = _joined_names(question)
+    return {i for i, hit in enumerate(hits, start=1)
+            if all(_has(paper_text(hit), n, joined.get(n)) for n in names)}
+
+
+_VERSION = re.compile(r"v?\d{1,2}(?:\.\d)?|plus|\+", re.I)
+
+
+def _joined_names(question: str) -> dict[str, str]:
+    """Names written apart from their version ("dino v2", "codet5 plus") -> the name as one word.
+
+    Why: "v2" alone is in every "-v2" title (ptt5-v2) and "codet5" in both CodeT5 and CodeT5+; asked
+    as "dino v2" or "codet5 plus" the question names DINOv2 or CodeT5+ only."""
+    words = [m.group().rstrip(".") for m in NAME_TOKEN.finditer(question)]
+    out: dict[str, str] = {}
+    for head, version in zip(words, words[1:], strict=False):
+        if _VERSION.fullmatch(version) and not _VERSION.fullmatch(head) and fold(head) not in stopwords():
+            out[head] = out[version] = squash(f"{head} {version}")
+    return out
+
+
+def _has(paper: PaperText, name: str, joined: str | None) -> bool:
+    """The paper names ``name``; a name written apart from its version only as that whole name."""
+    return paper.has_name(name) if joined is None else joined in paper.squashed

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answerable import _DATE, parse_ask
-from rag.text import ALNUM_RUN, LETTER_RUN, SPELLING_TOKEN, TERM_TOKEN, fold, looks_like_name, sentences, stem, stopwords
+from rag.text import (
+    ALNUM_RUN,
+    LETTER_RUN,
+    SPELLING_TOKEN,
+    TERM_TOKEN,
+    fold,
+    looks_like_name,
+    sentences,
+    squash,
+    stem,
+    stopwords,
+)
 
 #: Words that frame a question about papers rather than say what it is about ("according to the abstract,
 #: summarize the main idea"): never terms. Only task vocabulary belongs here, no topic word.
@@ -38,12 +49,6 @@ _NUMBER = re.compile(
     r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×)?", re.I)
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _PIECE = re.compile(r"[^\s\-/,;:()\[\]\"'“”‘’]+")
-
-
-def squash(text: str) -> str:
-    """Fold a name to compare its spellings: "CodeT5 plus" / "codet5+" / "OLMo-2" / "olmo 2" -> "codet5+" / "olmo2"."""
-    text = re.sub(r"\s*\bplus\b", "+", fold(text))
-    return re.sub(r"[\s\-_'’.]+", "", text)
 
 
 def numbers(text: str) -> set[float]:

@@ -213,3 +213,9 @@ def normalize_words(text: str) -> str:
 def normalize_title(title: str) -> str:
     """Comparison key for titles: :func:`normalize_words` after LaTeX remnants are cleaned."""
     return normalize_words(clean_latex(title))
+
+
+def squash(text: str) -> str:
+    """Fold a name to compare its spellings: "CodeT5 plus" / "codet5+" / "OLMo-2" / "olmo 2" -> "codet5+" / "olmo2"."""
+    text = re.sub(r"\s*\bplus\b", "+", fold(text))
+    return re.sub(r"[\s\-_'’.]+", "", text)

@@ -83,6 +83,24 @@ def test_named_sources_keeps_the_papers_a_question_names():
     assert named_sources("Is there work on speech?", [other, hubert]) == set()
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("dino v2", {1}),  # not ptt5-v2: "v2" alone is in any "-v2" title
+    ("What does ptt5 v2 release?", {2}),
+    ("codet5 plus paper", {3}),  # not CodeT5
+    ("What is CodeT5+?", {3}),
+    ("What is CodeT5?", {4}),
+    ("OLMo 2 results", {5}),  # the name written apart in the abstract too
+])
+def test_named_sources_reads_a_version_written_apart_as_part_of_the_name(question, expected):
+    hits = [paper("DINOv2: Learning Robust Visual Features without Supervision", "We train a ViT."),
+            paper("ptt5-v2: A Closer Look at Continued Pretraining of T5 Models", "We release ptt5-v2 checkpoints."),
+            paper("CodeT5+: Open Code Large Language Models", "We propose CodeT5+, a family of LLMs for code."),
+            paper("CodeT5: Identifier-aware Unified Pre-trained Encoder-Decoder Models", "We present CodeT5."),
+            paper("2 OLMo 2 Furious", "We present OLMo 2, the next generation of our open models."),
+            paper("OLMo: Accelerating the Science of Language Models", "We release OLMo.")]
+    assert named_sources(question, hits) == expected
+
+
 def test_sentence_starts_and_question_words_are_not_names():
     ask = parse_ask("What is the paper 'GLAP: General contrastive audio-text pretraining' about? What results does it report?")
     assert ask.names == ["GLAP"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.terms import Term, numbers, paper_terms, question_terms, split_spellings, squash
+from rag.terms import Term, numbers, paper_terms, question_terms, split_spellings
+from rag.text import squash
 
 
 @pytest.mark.parametrize(("question_form", "abstract_form"), [
