@@ -48,6 +48,9 @@ _NUMBER = re.compile(
     r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?"
     r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×)?", re.I)
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+#: A name and its version written apart: "OLMo 2", "qwen 2.5", "CodeT5 plus" (not "1.5-Pints": that 1.5 is Pints').
+_VERSIONED = re.compile(r"([^\W_][\w+.\-]*)\s+(\d{1,2}(?:\.\d)?|plus)(?!\.\d)(?!-\w)\b", re.I)
+_PLUS_JOINED = re.compile(r"(?<=[a-z]{3})\+(?=[a-z]{3})")
 _PIECE = re.compile(r"[^\s\-/,;:()\[\]\"'“”‘’]+")
 
 
@@ -104,13 +107,13 @@ def question_terms(question: str) -> list[Term]:
     masked = list(question)
     for start, end in spans:
         masked[start:end] = " " * (end - start)
-    text = "".join(masked)
+    # "code+language", "real+rewritten": two words joined by "+", not a name like "CodeT5+" or "C++"
+    text = _PLUS_JOINED.sub(" ", "".join(masked))
     # re-attach "X 2" / "X plus" to their name from the original text
-    joined = re.finditer(r"([^\W_][\w+.\-]*)\s+(\d{1,2}(?:\.\d)?|plus)\b(?!\s*(?:%|percent|[kmbt]\b|billion|million))",
-                         question, re.I)
+    joined = re.finditer(_VERSIONED.pattern + r"(?!\s*(?:%|percent|[kmbt]\b|billion|million))", question, re.I)
     merged = {m.group(1) for m in joined if not m.group(1).isdigit() and fold(m.group(1)) not in stopwords()}
     merged_terms = {}
-    for m in re.finditer(r"([^\W_][\w+.\-]*)\s+(\d{1,2}(?:\.\d)?|plus)\b", question, re.I):
+    for m in _VERSIONED.finditer(question):
         if m.group(1) in merged:
             merged_terms[m.group(1)] = m.group(0)
     seen: set[str] = set()

@@ -51,3 +51,16 @@ def test_names_match_their_variants_but_not_other_versions():
 def test_split_spellings_give_the_other_form_of_a_versioned_name():
     assert split_spellings("what is olmo2") == ["olmo 2"]
     assert "dinov2" in split_spellings("dino v2 features") and "codet5+" in split_spellings("codet5 plus paper")
+
+
+@pytest.mark.parametrize("question, expected, not_expected", [
+    ("How long did it take to pretrain 1.5-Pints?", {"pretrain", "Pints"}, {"pretrain 1", "pretrain 1.5"}),
+    ("What exact 0-shot MMLU accuracy does UL2 20B reach?", {"exact", "shot", "MMLU"}, {"exact 0"}),
+    ("crystal code+language llm trained on how many tokens", {"code", "language"}, {"code+language"}),
+    ("What does CodeT5+ add over C++ tooling in OLMo 2?", {"CodeT5+", "C++", "OLMo 2"}, {"CodeT5", "OLMo"}),
+])
+def test_question_terms_do_not_glue_words_to_numbers_or_pluses_they_do_not_belong_to(question, expected, not_expected):
+    """A refusal names these terms ("No indexed abstract mentions ..."), and the gate weighs them."""
+    texts = {t.text for t in question_terms(question) if t.kind != "number"}
+    assert expected <= texts
+    assert not (not_expected & texts)
