@@ -95,19 +95,19 @@ def resolve_targets(targets: list[str], hits: list[Hit], candidates: list[int]) 
     """Each comparison side -> the candidate paper whose title (or else abstract) matches it best."""
     chosen: list[int] = []
     for target in targets:
-        best, best_score = None, 0.0
-        for n in candidates:
-            if n in chosen:
-                continue
-            hit = hits[n - 1]
-            title = term_coverage(target, paper_text(Hit(paper_id="", title=hit.title, score=0.0, snippet="",
-                                                         abstract=hit.title)))
-            score = title + 0.5 * term_coverage(target, paper_text(hit))
-            if score > best_score:
-                best, best_score = n, score
-        if best is not None and best_score >= SIDE_MATCH:
+        scores = {n: _side_match(target, hits[n - 1]) for n in candidates}
+        best = max((n for n in candidates if n not in chosen), key=lambda n: scores[n], default=None)
+        # a side that fits a paper already chosen better than any other is part of that side's name:
+        # "the CLAP paper with feature fusion and keyword-to-caption augmentation" is one paper, not two
+        repeat = max((scores[n] for n in chosen), default=0.0)
+        if best is not None and scores[best] >= SIDE_MATCH and scores[best] >= repeat:
             chosen.append(best)
     return chosen
+
+
+def _side_match(target: str, hit: Hit) -> float:
+    title = term_coverage(target, paper_text(Hit(paper_id="", title=hit.title, score=0.0, snippet="", abstract=hit.title)))
+    return title + 0.5 * term_coverage(target, paper_text(hit))
 
 
 def group_papers(papers: list[int], best: dict[int, Scored], similarity: Callable | None) -> list[list[int]]:

@@ -252,7 +252,7 @@ class BM25Index:
         self.retriever()
 
     def corrections(self, query: str) -> list[str]:
-        """Corpus words for the query's long words that the corpus never uses: "MosiacBERT" -> mosaicbert.
+        """Corpus words for the query's words that the corpus never uses: "MosiacBERT" -> mosaicbert, "sabia" -> sabiá.
 
         BM25 scores a misspelled name zero, and title look-ups are where users misspell ("EfficentSAM").
         The candidates are the index's own vocabulary stems of similar length and the same first letter,
@@ -264,7 +264,9 @@ class BM25Index:
             return []
         vocab = model.bm25.vocab_dict
         stem = model.stem
-        fixes = []
+        accented = model.accented
+        fixes = [accented[w] for w in dict.fromkeys(re.findall(r"\w{3,}", query.casefold()))
+                 if w in accented and stem(w) not in vocab]
         for word in re.findall(r"\w{6,}", query.casefold()):
             stemmed = stem(word)
             if stemmed in vocab or word in vocab:

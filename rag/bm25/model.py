@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from rag.bm25.journal import Journal, RowReader
@@ -21,6 +22,14 @@ class LexicalModel:
 
     def stem(self, word: str) -> str:
         return self.stemmer.stemWord(word) if self.stemmer is not None else word
+
+    @cached_property
+    def accented(self) -> dict[str, str]:
+        """Vocabulary stems with accents, by their plain spelling: "sabia" -> "sabiá". Why: the index keeps
+        accents (as llama-index's BM25 does), and people type "Sabia" or "Tulu" for "Sabiá" and "Tülu"."""
+        from rag.text import fold
+
+        return {fold(v): v for v in self.bm25.vocab_dict if not v.isascii()}
 
     def chunks(self, rows: list[int]) -> dict[int, tuple[str, str, dict]]:
         """index row -> (chunk id, text, metadata) for ``rows``."""

@@ -80,3 +80,16 @@ def test_an_index_saved_by_an_earlier_layout_is_rebuilt_once(tmp_path, write):
     assert [h.title for h in fresh.search("molecules", k=1, retriever="bm25")] == ["Paper A"]
     assert json.loads((fresh.bm25.index_dir / "paperchat_state.json").read_text())["format"] == "bm25s-journal-1"
     assert not (fresh.bm25.dir / "chunks.sqlite").exists(), "the old layout's files are gone"
+
+
+def test_a_name_typed_without_its_accents_finds_the_accented_paper(tmp_path, write):
+    papers = [("Sabiá: Portuguese Large Language Models", "We pretrain Sabiá on Portuguese text."),
+              ("Tülu 3: Pushing Frontiers in Open Language Model Post-Training", "We release Tülu 3."),
+              ("Speech units", "A study of speech recognition.")]
+    path = write("p.jsonl", "".join(json.dumps({"title": t, "abstract": a}) + "\n" for t, a in papers))
+    engine = Engine(make_settings(tmp_path / "index", llm="extractive"))
+    engine.ingest([path])
+    assert engine.bm25.corrections("compare sabia and tulu") == ["sabiá", "tülu"]
+    assert engine.bm25.corrections("compare Sabiá and speech") == []  # typed with accents: nothing to add
+    top = engine.bm25.search("what is sabia", 3)
+    assert top and top[0][2]["title"].startswith("Sabiá")
