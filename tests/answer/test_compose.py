@@ -124,6 +124,23 @@ def test_a_comparison_gives_one_block_per_named_paper_even_when_one_side_ranks_l
     assert_verbatim(comp.text, CODE)
 
 
+AUDIO = [
+    hit("SLAP: Siamese Language-Audio Pretraining Without Negative Samples", "We propose SLAP for music. It needs no negatives."),
+    hit("GLAP: General contrastive audio-text pretraining across domains", "We introduce GLAP. It covers many languages."),
+    hit("Large-scale Contrastive Language-Audio Pretraining with Feature Fusion and Keyword-to-Caption Augmentation",
+        "We propose a CLAP pipeline. We add feature fusion and keyword-to-caption augmentation."),
+    hit("MLLMs-Augmented Visual-Language Representation Learning", "We use MLLMs to extend captions for augmentation."),
+]
+
+
+def test_an_and_inside_one_sides_name_does_not_add_a_paper_to_the_comparison():
+    evidence = scored(AUDIO, {(1, 0): 0.8, (2, 0): 0.8, (3, 0): 0.8, (4, 0): 0.7})
+    question = "Compare SLAP, GLAP and the large-scale CLAP paper with feature fusion and keyword-to-caption augmentation"
+    comp = compose_answer(question, AUDIO, evidence)
+    assert comp.kind == intent.COMPARE
+    assert comp.papers == [1, 2, 3]
+
+
 def test_a_summary_stays_on_one_paper_and_opens_with_what_it_presents():
     evidence = scored(CODE, {(3, 1): 0.9, (3, 0): 0.7, (1, 0): 0.85})
     comp = compose_answer("summarize the CodeT5 paper", CODE, evidence, named={3})
