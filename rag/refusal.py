@@ -22,6 +22,8 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.signals import FEATURES, Signals, measure
+from rag.terms import CHAT_WORDS
+from rag.text import fold
 from rag.types import Hit
 
 #: The fitted model shipped with the package (written by tools/fit_gate.py).
@@ -110,10 +112,12 @@ class Gate:
 
 def explain(signals: Signals) -> str:
     """One sentence naming what is missing: terms absent from every abstract, else what the closest lacks."""
-    if signals.absent:
-        return f"No indexed abstract mentions {_join(signals.absent[:3])}."
-    if signals.missing:
-        return f"The closest abstracts do not mention {_join(signals.missing[:3])}."
+    absent = [t for t in signals.absent if fold(t) not in CHAT_WORDS]
+    missing = [t for t in signals.missing if fold(t) not in CHAT_WORDS]
+    if absent:
+        return f"No indexed abstract mentions {_join(absent[:3])}."
+    if missing:
+        return f"The closest abstracts do not mention {_join(missing[:3])}."
     return "The closest abstracts are about other things."
 
 

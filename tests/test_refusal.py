@@ -59,6 +59,16 @@ def test_a_refusal_names_what_is_missing_and_keeps_the_closest_papers(engine):
     assert answer.sources, "the closest papers are still listed"
 
 
+def test_a_refusal_names_topic_words_not_chat_words():
+    from rag.refusal import explain
+    from rag.signals import Signals
+
+    said = explain(Signals(absent=["anyone", "Sanskrit"], missing=["anyone", "Sanskrit", "speech"]))
+    assert said == "No indexed abstract mentions \u201cSanskrit\u201d."
+    said = explain(Signals(absent=["whatever"], missing=["whatever", "GPUs"]))
+    assert said == "The closest abstracts do not mention \u201cGPUs\u201d."
+
+
 def test_the_shipped_model_records_how_it_was_fitted():
     from rag.refusal import DEFAULT_MODEL, GateModel
 
