@@ -178,30 +178,47 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
     """1-based numbers of the hits that contain every identifier the question names (empty: no filter).
 
     "What is HuBERT?" is about HuBERT: a sentence from another abstract, however similar, would cite a
-    paper the question did not ask about. Used to keep answers to named papers.
+    paper the question did not ask about. Used to keep answers to named papers. A name typed in lower
+    case and apart ("mosaic bert", "swin umamba") names the paper whose title writes it as one word.
     """
     names = [n for n in parse_ask(question).names if is_identifier(n)]
-    if not names:
-        return set()
     joined = _joined_names(question)
+    titled = [run for run in _runs(question) if any(run in _title_names(h.title) for h in hits)]
+    if not names and not titled:
+        return set()
     return {i for i, hit in enumerate(hits, start=1)
-            if all(_has(paper_text(hit), n, joined.get(n)) for n in names)}
+            if all(_has(paper_text(hit), n, joined.get(n)) for n in names)
+            and all(run in _title_names(hit.title) for run in titled)}
 
 
 _VERSION = re.compile(r"v?\d{1,2}(?:\.\d)?|plus|\+", re.I)
 
 
 def _joined_names(question: str) -> dict[str, str]:
-    """Names written apart from their version ("dino v2", "codet5 plus") -> the name as one word.
+    """Names written apart from their version ("dino v2", "codet5 plus", "codet5-plus") -> the name as one word.
 
     Why: "v2" alone is in every "-v2" title (ptt5-v2) and "codet5" in both CodeT5 and CodeT5+; asked
     as "dino v2" or "codet5 plus" the question names DINOv2 or CodeT5+ only."""
     words = [m.group().rstrip(".") for m in NAME_TOKEN.finditer(question)]
-    out: dict[str, str] = {}
+    out: dict[str, str] = {w: squash(w) for w in words if re.search(r"[^\W_]-plus$", w, re.I)}
     for head, version in zip(words, words[1:], strict=False):
         if _VERSION.fullmatch(version) and not _VERSION.fullmatch(head) and fold(head) not in stopwords():
             out[head] = out[version] = squash(f"{head} {version}")
     return out
+
+
+def _runs(question: str) -> list[str]:
+    """Two or three adjacent words of the question squashed into one ("mosaic bert" -> mosaicbert)."""
+    words = [w for w in re.findall(r"[^\W_][\w+.\-]*", question) if fold(w) not in stopwords()]
+    return [squash(" ".join(words[i:i + n])) for n in (2, 3) for i in range(len(words) - n + 1)]
+
+
+@lru_cache(maxsize=4096)
+def _title_names(title: str) -> frozenset[str]:
+    """A title's names squashed ("Swin-UMamba: Mamba-based UNet" -> swinumamba, unet). Names only: "pre
+    training" typed apart must not make every "Pre-training" title the one a question names."""
+    words = (m.group().rstrip(".:") for m in NAME_TOKEN.finditer(title))
+    return frozenset(squash(w) for w in words if is_identifier(w))
 
 
 def _has(paper: PaperText, name: str, joined: str | None) -> bool:

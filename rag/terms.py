@@ -52,8 +52,9 @@ _NUMBER = re.compile(
     r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?"
     r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×)?", re.I)
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
-#: A name and its version written apart: "OLMo 2", "qwen 2.5", "CodeT5 plus" (not "1.5-Pints": that 1.5 is Pints').
-_VERSIONED = re.compile(r"([^\W_][\w+.\-]*)\s+(\d{1,2}(?:\.\d)?|plus)(?!\.\d)(?!-\w)\b", re.I)
+#: A name and its version: "OLMo 2", "GPT-4", "qwen 2.5", "CodeT5 plus", "codet5-plus" (not "1.5-Pints": that 1.5
+#: is Pints'); one term, so "GPT-4" is never matched by any "GPT".
+_VERSIONED = re.compile(r"([^\W_][\w+.\-]*?)(?:\s+|-(?=plus\b|\d))(\d{1,2}(?:\.\d)?|plus)(?!\.\d)(?!-\w)\b", re.I)
 _PLUS_JOINED = re.compile(r"(?<=[a-z]{3})\+(?=[a-z]{3})")
 _PIECE = re.compile(r"[^\s\-/,;:()\[\]\"'“”‘’]+")
 
@@ -117,15 +118,17 @@ def question_terms(question: str) -> list[Term]:
     joined = re.finditer(_VERSIONED.pattern + r"(?!\s*(?:%|percent|[kmbt]\b|billion|million))", question, re.I)
     merged = {m.group(1) for m in joined if not m.group(1).isdigit() and fold(m.group(1)) not in stopwords()}
     merged_terms = {}
+    consumed: set[int] = set()  # where the version words of merged names start ("plus" in "Tower plus")
     for m in _VERSIONED.finditer(question):
         if m.group(1) in merged:
             merged_terms[m.group(1)] = m.group(0)
+            consumed.add(m.start(2))
     seen: set[str] = set()
     for match in TERM_TOKEN.finditer(text):
         token = match.group().rstrip(".")
         folded = fold(token)
         if (len(folded) < 2 or folded in stopwords() or folded in FRAMING or folded in seen
-                or not any(c.isalnum() for c in folded)):
+                or not any(c.isalnum() for c in folded) or match.start() in consumed):
             continue
         seen.add(folded)
         if token in merged_terms:

@@ -90,6 +90,9 @@ def test_named_sources_keeps_the_papers_a_question_names():
     ("What is CodeT5+?", {3}),
     ("What is CodeT5?", {4}),
     ("OLMo 2 results", {5}),  # the name written apart in the abstract too
+    ("codet5-plus paper", {3}),
+    ("mosaic bert", {7}),  # typed apart and lower case: the title that writes it as one name
+    ("how does pre training on web data help?", set()),  # "Pre-training" in a title is no name
 ])
 def test_named_sources_reads_a_version_written_apart_as_part_of_the_name(question, expected):
     hits = [paper("DINOv2: Learning Robust Visual Features without Supervision", "We train a ViT."),
@@ -97,7 +100,10 @@ def test_named_sources_reads_a_version_written_apart_as_part_of_the_name(questio
             paper("CodeT5+: Open Code Large Language Models", "We propose CodeT5+, a family of LLMs for code."),
             paper("CodeT5: Identifier-aware Unified Pre-trained Encoder-Decoder Models", "We present CodeT5."),
             paper("2 OLMo 2 Furious", "We present OLMo 2, the next generation of our open models."),
-            paper("OLMo: Accelerating the Science of Language Models", "We release OLMo.")]
+            paper("OLMo: Accelerating the Science of Language Models", "We release OLMo."),
+            paper("MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining", "We introduce MosaicBERT."),
+            paper("Patent Language Model Pretraining with ModernBERT", "A BERT for patents."),
+            paper("Pre-training on web data", "We study pre training on web data.")]
     assert named_sources(question, hits) == expected
 
 

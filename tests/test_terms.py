@@ -58,6 +58,9 @@ def test_split_spellings_give_the_other_form_of_a_versioned_name():
     ("What exact 0-shot MMLU accuracy does UL2 20B reach?", {"exact", "shot", "MMLU"}, {"exact 0"}),
     ("crystal code+language llm trained on how many tokens", {"code", "language"}, {"code+language"}),
     ("What does CodeT5+ add over C++ tooling in OLMo 2?", {"CodeT5+", "C++", "OLMo 2"}, {"CodeT5", "OLMo"}),
+    ("tower plus", {"tower plus"}, {"plus"}),  # the version word belongs to the name only
+    ("codet5-plus paper", {"codet5-plus"}, {"plus", "codet5"}),
+    ("How many parameters does GPT-4 have?", {"GPT-4"}, {"GPT"}),  # a version is never its base
 ])
 def test_question_terms_do_not_glue_words_to_numbers_or_pluses_they_do_not_belong_to(question, expected, not_expected):
     """A refusal names these terms ("No indexed abstract mentions ..."), and the gate weighs them."""
