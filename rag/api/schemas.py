@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from rag.config import LLMMode
 from rag.llm import mode_help, mode_names
@@ -63,8 +63,9 @@ Year = Field(None, ge=1, le=9999, description="Inclusive year bound on the paper
 
 
 class FilterFields(BaseModel):
-    year_from: int | None = Year
-    year_to: int | None = Year
+    # Strict: JSON true is not the year 1, nor 1 a true (pydantic's lax mode would take both)
+    year_from: StrictInt | None = Year
+    year_to: StrictInt | None = Year
     sources: list[str] = Field(default_factory=list, description="Corpus file names to restrict to.")
 
     def filters(self) -> Filters | None:
@@ -78,18 +79,18 @@ class ChatRequest(FilterFields):
     model_config = ConfigDict(extra="allow")
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(..., min_length=1)
-    stream: bool = False
-    k: int | None = Field(None, ge=1, le=50, description="Papers handed to the answerer (paperchat extension).")
+    stream: StrictBool = False
+    k: StrictInt | None = Field(None, ge=1, le=50, description="Papers handed to the answerer (paperchat extension).")
 
 
 class SearchRequest(FilterFields):
     query: str
-    k: int = Field(10, ge=1, le=50)
+    k: StrictInt = Field(10, ge=1, le=50)
 
 
 class AskRequest(FilterFields):
     question: str
-    k: int | None = Field(None, ge=1, le=50)
+    k: StrictInt | None = Field(None, ge=1, le=50)
     llm: AnswerMode | None = Field(None, description="Answer mode (default RAG_LLM): " + "; ".join(
         f"{mode} = {words}" for mode, words in mode_help().items()) + ".")
 
@@ -102,7 +103,7 @@ class IngestRequest(BaseModel):
     source: str = Field("upload.jsonl", max_length=200, description="Source label stored with uploaded records.")
     paths: list[str] = Field(default_factory=list, max_length=1000, description=(
         "Files or folders on the server, relative to RAG_INGEST_ROOT or absolute inside it."))
-    prune: bool = Field(False, description="Remove papers whose sources are all named by this request but which "
+    prune: StrictBool = Field(False, description="Remove papers whose sources are all named by this request but which "
                                            "it no longer contains.")
 
 
@@ -113,7 +114,7 @@ class EmbeddingRequest(BaseModel):
     input: Any = Field(..., description="A string or a list of strings (token arrays are not supported).")
     model: str = Field(..., description="The served model, e.g. all-MiniLM-L6-v2 (see GET /v1/models).")
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1)
+    dimensions: StrictInt | None = Field(None, ge=1)
     user: str | None = None
 
 

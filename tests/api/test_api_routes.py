@@ -75,6 +75,18 @@ def test_invalid_fields_get_a_422_one_liner(client):
     assert "\n" not in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/v1/search", {"query": "x", "year_to": True}),  # JSON true is not the year 1
+    ("/v1/search", {"query": "x", "k": "3"}),
+    ("/v1/ask", {"question": "x", "k": True}),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}], "stream": 1}),
+])
+def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(client, path, body):
+    r = client.post(path, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"].startswith("Invalid request:")
+
+
 def test_huge_body_is_refused_with_413(client):
     big = {"question": "x" * 1_100_000}  # above the 1,000,000-byte default
     r = client.post("/v1/ask", json=big)
