@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ from rag.evaluation.dataset import load_dataset  # noqa: E402
 from rag.evaluation.split import split_of  # noqa: E402
 from rag.terms import split_spellings  # noqa: E402
 from rag.text import normalize_title  # noqa: E402
+from tools.embed_cost import load_avg  # noqa: E402
 from tools.retrieval_variants import (  # noqa: E402
     Chunks,
     DenseIndex,
@@ -169,60 +169,22 @@ def choose_prf(trial: Trial, questions: list[Question]) -> tuple[tuple[int, int,
     return (best["m"], best["n"], best["lam"]), grid
 
 
-def load_avg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def p50(values: list[float]) -> float:
     return round(statistics.median(values), 2) if values else float("nan")
 
 
-def dense_model(path: Path, vectors_path: Path, chunks: Chunks, engine: Engine):
-    """(chunk vectors, model, one-off costs). The corpus is embedded once and the vectors kept in ``vectors_path``
-    with the costs measured then: the same 699 texts through mpnet, through MiniLM on the same torch backend,
-    and through the product's ingest path (``Engine.embed``), one after the other on the same machine."""
-    from sentence_transformers import SentenceTransformer
-
-    t0 = time.perf_counter()
-    model = SentenceTransformer(str(path), device="cpu")
-    cost: dict = {"mpnet_load_s": round(time.perf_counter() - t0, 2)}
-    if vectors_path.exists():
-        data = np.load(vectors_path)
-        if [str(i) for i in data["ids"]] == chunks.ids:
-            return data["vectors"], model, {**cost, **json.loads(str(data["cost"])), "vectors": "reused"}
-    timed: dict = {"load_before": load_avg(), "texts": len(chunks.texts)}
-    t0 = time.perf_counter()
-    vectors = model.encode(chunks.texts, batch_size=32, normalize_embeddings=True)
-    timed["mpnet_torch_s"] = round(time.perf_counter() - t0, 2)
-    mini = SentenceTransformer(str(engine.embedder.path), device="cpu")
-    t0 = time.perf_counter()
-    mini.encode(chunks.texts, batch_size=32, normalize_embeddings=True)
-    timed["minilm_torch_s"] = round(time.perf_counter() - t0, 2)
-    t0 = time.perf_counter()
-    engine.embed(chunks.texts)
-    timed["minilm_product_s"] = round(time.perf_counter() - t0, 2)
-    sample = [c.split("\n", 1)[0] for c in chunks.texts[:100]]  # titles: query-sized texts
-    for label, encoder in (("mpnet", model), ("minilm", mini)):
-        ms = []
-        for text in sample:
-            t0 = time.perf_counter()
-            encoder.encode(text, normalize_embeddings=True)
-            ms.append((time.perf_counter() - t0) * 1000)
-        timed[f"{label}_torch_query_ms_p50"] = p50(ms)
-    timed["load_after"] = load_avg()
-    vectors_path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(vectors_path, ids=np.array(chunks.ids), vectors=vectors, cost=json.dumps(timed))
-    return vectors, model, {**cost, **timed, "vectors": "embedded in this run"}
-
-
 def main() -> None:
     from tools.compare_report import markdown
+    from tools.embed_cost import alternating_costs, dense_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=ROOT / "eval/datasets/bank.jsonl")
     parser.add_argument("--mpnet", type=Path, default=None, help="all-mpnet-base-v2 directory (sentence-transformers)")
     parser.add_argument("--vectors", type=Path, default=Path("/tmp/prf-mpnet/vectors.npz"),
                         help="mpnet chunk vectors: reused when present, else embedded (and timed) and saved")
+    parser.add_argument("--cost-sample", type=int, default=100,
+                        help="chunk texts embedded by each model in turn for the ingest cost (0: skip)")
+    parser.add_argument("--cost-rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("out/compare_retrieval"))
     args = parser.parse_args()
 
@@ -231,7 +193,8 @@ def main() -> None:
     trial = Trial(engine)
     questions = load_questions(args.dataset)
     costs: dict = {"load_start": load_avg(), "chunks": len(trial.chunks.ids), "papers": len(trial.titles)}
-    rankings: dict[str, dict[str, list[str]]] = {"baseline": {}, "product lists re-fused": {}}
+    rankings: dict[str, dict[str, list[str]]] = {"baseline": {}, "product lists re-fused": {}, "MiniLM (dense list only)": {},
+                                                 "BM25 (lexical list only)": {}}
     mismatch = 0
     for q in questions:
         t0 = time.perf_counter()
@@ -240,6 +203,8 @@ def main() -> None:
         trial.product_lists(q)
         rankings["baseline"][q.id] = [h.paper_id for h in hits]
         rankings["product lists re-fused"][q.id] = trial.fuse(q)
+        rankings["MiniLM (dense list only)"][q.id] = q.lists["dense"].papers[:DEPTH]
+        rankings["BM25 (lexical list only)"][q.id] = q.lists["bm25"].papers[:DEPTH]
         mismatch += rankings["baseline"][q.id] != rankings["product lists re-fused"][q.id]
     costs["refuse_mismatch"] = mismatch
     costs["questions_with_title_list"] = sum(bool(q.lists["title"].papers) for q in questions)
@@ -256,8 +221,10 @@ def main() -> None:
             q.ms.setdefault("prf_extra", (time.perf_counter() - t0) * 1000)
 
     if args.mpnet:
-        vectors, model, embed_cost = dense_model(args.mpnet, args.vectors, trial.chunks, engine)
+        vectors, model, embed_cost = dense_model(args.mpnet, args.vectors, trial.chunks)
         costs["embed"] = embed_cost
+        if args.cost_sample:
+            costs["embed_alternating"] = alternating_costs(model, trial.chunks, engine, args.cost_sample, args.cost_rounds)
         index = DenseIndex(trial.chunks, vectors)
         for label in ("mpnet", "mpnet+BM25", "MiniLM+mpnet+BM25"):
             rankings[label] = {}
