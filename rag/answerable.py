@@ -101,9 +101,11 @@ class PaperText:
 
     @cached_property
     def squashed(self) -> set[str]:
-        """Its names squashed, alone and with the next word: "DINOv2", "OLMo 2", "CodeT5+" -> dinov2, olmo2, codet5+."""
+        """Its names squashed, alone and with the next one or two words: "DINOv2", "OLMo 2", "Llama 3 SynE" ->
+        dinov2, olmo2, llama3syne."""
         words = [m.group().rstrip(".-") for m in NAME_TOKEN.finditer(self.text)]
-        return {squash(w) for w in words} | {squash(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)}
+        return ({squash(w) for w in words} | {squash(f"{a} {b}") for a, b in zip(words, words[1:], strict=False)}
+                | {squash(f"{a} {b} {c}") for a, b, c in zip(words, words[1:], words[2:], strict=False)})
 
     def has_name(self, name: str) -> bool:
         n = fold(name).rstrip(".")
@@ -179,7 +181,8 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
 
     "What is HuBERT?" is about HuBERT: a sentence from another abstract, however similar, would cite a
     paper the question did not ask about. Used to keep answers to named papers. A name typed in lower
-    case and apart ("mosaic bert", "swin umamba") names the paper whose title writes it as one word.
+    case and apart ("mosaic bert", "swin umamba") is a name when a title writes it as one word; then the
+    papers that write it, glued or apart, are the named ones ("wav2vec 2.0" is in many abstracts).
     """
     names = [n for n in parse_ask(question).names if is_identifier(n)]
     joined = _joined_names(question)
@@ -188,7 +191,7 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
         return set()
     return {i for i, hit in enumerate(hits, start=1)
             if all(_has(paper_text(hit), n, joined.get(n)) for n in names)
-            and all(run in _title_names(hit.title) for run in titled)}
+            and all(run in paper_text(hit).squashed for run in titled)}
 
 
 _VERSION = re.compile(r"v?\d{1,2}(?:\.\d)?|plus|\+", re.I)

@@ -93,6 +93,7 @@ def test_named_sources_keeps_the_papers_a_question_names():
     ("codet5-plus paper", {3}),
     ("mosaic bert", {7}),  # typed apart and lower case: the title that writes it as one name
     ("how does pre training on web data help?", set()),  # "Pre-training" in a title is no name
+    ("wav2vec 2.0 with pseudo labels, what wer?", {10, 11}),  # glued in one title, apart in another abstract
 ])
 def test_named_sources_reads_a_version_written_apart_as_part_of_the_name(question, expected):
     hits = [paper("DINOv2: Learning Robust Visual Features without Supervision", "We train a ViT."),
@@ -103,7 +104,9 @@ def test_named_sources_reads_a_version_written_apart_as_part_of_the_name(questio
             paper("OLMo: Accelerating the Science of Language Models", "We release OLMo."),
             paper("MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining", "We introduce MosaicBERT."),
             paper("Patent Language Model Pretraining with ModernBERT", "A BERT for patents."),
-            paper("Pre-training on web data", "We study pre training on web data.")]
+            paper("Pre-training on web data", "We study pre training on web data."),
+            paper("CPT-Boosted Wav2vec2.0: Noise Robust Speech Recognition", "We continue pretraining wav2vec2.0."),
+            paper("Self-training and Pre-training are Complementary", "We pseudo-label with wav2vec 2.0 models.")]
     assert named_sources(question, hits) == expected
 
 
