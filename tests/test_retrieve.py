@@ -66,3 +66,17 @@ def test_misspelled_names_are_corrected_and_ranked_first(engine, query, title_st
 def test_spelling_correction_leaves_known_words_alone(engine):
     assert engine.bm25.corrections("How does Tower+ balance translation quality with general chat ability?") == []
     assert engine.bm25.corrections("What does the MosiacBERT paper propose?") == ["mosaicbert"]
+
+
+def test_a_name_written_apart_from_its_version_gets_the_title_vote(engine):
+    """"dino v2" is the DINOv2 paper: the glued spelling votes for the title that writes it, as a corrected
+    misspelling does, and the title that only shares the version ("ptt5-v2") gets no vote."""
+    from rag.retrieve import _Chunk, _glued_spellings
+
+    assert _glued_spellings("dino v2 features") == ["dinov2"]
+    assert _glued_spellings("codet5 plus paper") == ["codet5+"]
+    assert _glued_spellings("what is dinov2") == []  # already glued: BM25 and the dense list find it
+    chunks = [_Chunk("a:0", "x", {"paper_id": "a", "title": "ptt5-v2: A Closer Look at T5 for Portuguese"}, 0.9),
+              _Chunk("b:0", "x", {"paper_id": "b", "title": "DINOv2: Learning Robust Visual Features"}, 0.5)]
+    voted = engine.retriever.titled(_glued_spellings("dino v2 features"), chunks)
+    assert [c.meta["paper_id"] for c in voted] == ["b"]
