@@ -20,7 +20,18 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from rag.text import ALNUM_RUN, NAME_TOKEN, at_sentence_start, fold, is_identifier, is_name, squash, stem, stopwords
+from rag.text import (
+    ALNUM_RUN,
+    NAME_TOKEN,
+    VERSION_WORD,
+    at_sentence_start,
+    fold,
+    is_identifier,
+    is_name,
+    squash,
+    stem,
+    stopwords,
+)
 from rag.types import Hit
 
 _VERB = r"(?:does|did|do|is|was|were|are|has|have|had|can|could|will|would)"
@@ -194,9 +205,6 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
             and all(run in paper_text(hit).squashed for run in titled)}
 
 
-_VERSION = re.compile(r"v?\d{1,2}(?:\.\d)?|plus|\+", re.I)
-
-
 def _joined_names(question: str) -> dict[str, str]:
     """Names written apart from their version ("dino v2", "codet5 plus", "codet5-plus") -> the name as one word.
 
@@ -205,7 +213,7 @@ def _joined_names(question: str) -> dict[str, str]:
     words = [m.group().rstrip(".") for m in NAME_TOKEN.finditer(question)]
     out: dict[str, str] = {w: squash(w) for w in words if re.search(r"[^\W_]-plus$", w, re.I)}
     for head, version in zip(words, words[1:], strict=False):
-        if _VERSION.fullmatch(version) and not _VERSION.fullmatch(head) and fold(head) not in stopwords():
+        if VERSION_WORD.fullmatch(version) and not VERSION_WORD.fullmatch(head) and fold(head) not in stopwords():
             out[head] = out[version] = squash(f"{head} {version}")
     return out
 

@@ -16,6 +16,7 @@ from rag.bm25 import BM25Index
 from rag.config import RetrieverMode, Settings
 from rag.embed import Embedder
 from rag.store import Store
+from rag.terms import split_spellings
 from rag.types import Filters, Hit
 
 
@@ -84,10 +85,11 @@ class Retriever:
         k = k or self.settings.top_k
         mode = mode or self.settings.retriever
         n = max(self.settings.candidates, k * 4)
+        spellings = split_spellings(query)  # once: the lexical and the title lists both use them
 
         def lexical_side() -> tuple[list[str], list[_Chunk]]:
-            fixes = self.bm25.corrections(query)  # once: the lexical and the title lists both use them
-            return fixes, self.lexical(_with_spellings(query), n, filters, fixes)
+            fixes = self.bm25.corrections(query)  # likewise
+            return fixes, self.lexical(_with_spellings(query, spellings), n, filters, fixes)
 
         if mode == "hybrid":
             # The two halves wait on different native code (ONNX + Chroma's HNSW; numpy over the BM25 matrix),
@@ -99,7 +101,7 @@ class Retriever:
         else:
             dense = self.dense(query, n, filters) if mode == "dense" else []
             fixes, lexical = lexical_side() if mode == "bm25" else ([], [])
-        titled = self.titled(fixes + _glued_spellings(query), dense + lexical) if mode == "hybrid" else []
+        titled = self.titled(fixes + _glued_spellings(spellings), dense + lexical) if mode == "hybrid" else []
         return fuse(dense, lexical, self.settings.rrf_k, titled)[:k]
 
     def titled(self, fixes: list[str], candidates: list[_Chunk]) -> list[_Chunk]:
@@ -135,20 +137,17 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="bm25-search")
 
 
-def _glued_spellings(query: str) -> list[str]:
-    """The query's names written apart from their version, glued ("dino v2" -> dinov2, "codet5 plus" -> codet5+)."""
-    from rag.terms import split_spellings
+def _glued_spellings(spellings: list[str]) -> list[str]:
+    """Of a query's :func:`split_spellings`, its names written apart from their version, glued ("dino v2" ->
+    dinov2, "codet5 plus" -> codet5+)."""
+    return [s for s in spellings if " " not in s]
 
-    return [s for s in split_spellings(query) if " " not in s]
 
-
-def _with_spellings(query: str) -> str:
-    """The query plus the other spellings of its glued or split names ("olmo2" also as "olmo 2", "dino v2"
-    also as "dinov2"): BM25 tokenises "OLMo 2" and "olmo2" differently and would score the other form zero."""
-    from rag.terms import split_spellings
-
-    extra = split_spellings(query)
-    return f"{query} {' '.join(extra)}" if extra else query
+def _with_spellings(query: str, spellings: list[str]) -> str:
+    """The query plus the other spellings of its glued or split names (``split_spellings``: "olmo2" also as
+    "olmo 2", "dino v2" also as "dinov2"): BM25 tokenises "OLMo 2" and "olmo2" differently and would score
+    the other form zero."""
+    return f"{query} {' '.join(spellings)}" if spellings else query
 
 
 def fuse(dense: list[_Chunk], lexical: list[_Chunk], rrf_k: int = 60, titled: list[_Chunk] | None = None) -> list[Hit]:

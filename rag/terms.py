@@ -19,6 +19,7 @@ from rag.text import (
     LETTER_RUN,
     SPELLING_TOKEN,
     TERM_TOKEN,
+    VERSION_WORD,
     fold,
     looks_like_name,
     sentences,
@@ -161,9 +162,8 @@ def split_spellings(question: str) -> list[str]:
         match = re.fullmatch(r"([A-Za-z]{3,})(\d{1,2}(?:\.\d)?)", token)
         if match and not token.lower().startswith("v"):
             out.append(f"{match.group(1)} {match.group(2)}")
-    version = re.compile(r"v?\d{1,2}(?:\.\d)?|plus|\+", re.I)
     for i, token in enumerate(raw):
-        if i == 0 or not version.fullmatch(token):
+        if i == 0 or not VERSION_WORD.fullmatch(token):
             continue
         for n in (1, 2):
             head = raw[max(0, i - n):i]

@@ -219,3 +219,7 @@ def squash(text: str) -> str:
     """Fold a name to compare its spellings: "CodeT5 plus" / "codet5+" / "OLMo-2" / "olmo 2" -> "codet5+" / "olmo2"."""
     text = re.sub(r"\s*\bplus\b", "+", fold(text))
     return re.sub(r"[\s\-_'’.]+", "", text)
+
+
+#: A version written as its own word after a name: "v2", "2", "3.5", "plus", "+" ("dino v2", "codet5 plus").
+VERSION_WORD = re.compile(r"v?\d{1,2}(?:\.\d)?|plus|\+", re.I)

@@ -72,11 +72,12 @@ def test_a_name_written_apart_from_its_version_gets_the_title_vote(engine):
     """"dino v2" is the DINOv2 paper: the glued spelling votes for the title that writes it, as a corrected
     misspelling does, and the title that only shares the version ("ptt5-v2") gets no vote."""
     from rag.retrieve import _Chunk, _glued_spellings
+    from rag.terms import split_spellings
 
-    assert _glued_spellings("dino v2 features") == ["dinov2"]
-    assert _glued_spellings("codet5 plus paper") == ["codet5+"]
-    assert _glued_spellings("what is dinov2") == []  # already glued: BM25 and the dense list find it
+    assert _glued_spellings(split_spellings("dino v2 features")) == ["dinov2"]
+    assert _glued_spellings(split_spellings("codet5 plus paper")) == ["codet5+"]
+    assert _glued_spellings(split_spellings("what is dinov2")) == []  # already glued: BM25 and the dense list find it
     chunks = [_Chunk("a:0", "x", {"paper_id": "a", "title": "ptt5-v2: A Closer Look at T5 for Portuguese"}, 0.9),
               _Chunk("b:0", "x", {"paper_id": "b", "title": "DINOv2: Learning Robust Visual Features"}, 0.5)]
-    voted = engine.retriever.titled(_glued_spellings("dino v2 features"), chunks)
+    voted = engine.retriever.titled(_glued_spellings(split_spellings("dino v2 features")), chunks)
     assert [c.meta["paper_id"] for c in voted] == ["b"]
