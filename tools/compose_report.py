@@ -2,7 +2,8 @@
 
 Usage (after ``rag eval --dataset BANK --llm MODE --out DIR`` for each mode to compare)::
 
-    python tools/compose_report.py --papers /work/bank/papers.jsonl new=DIR1 old=DIR2 local=DIR3
+    python tools/compose_report.py new=DIR1 old=DIR2 local=DIR3     # abstracts from data/corpus
+    python tools/compose_report.py --corpus PATH new=DIR1 ...           # another corpus (files or folder)
 
 For each run and split it prints citation precision / recall, keyword recall, multi-paper citation
 recall (answerable questions with two or more expected papers), refusal accuracy, false refusals,
@@ -20,20 +21,23 @@ from pathlib import Path
 
 from rag.evaluation.metrics import citation_precision, citation_recall, keyword_recall, mean, percentile
 from rag.evaluation.split import split_of
+from rag.ingest.parse import load_corpus
 from rag.text import normalize_title
 
+ROOT = Path(__file__).resolve().parent.parent
 _CITED = re.compile(r"(.+?)\s*((?:\[\d+\])+)(?:\s+|$)")
 
 
-def not_verbatim(answer: str, sources: list[str], abstracts: dict[str, str]) -> tuple[int, int]:
-    """(cited sentences, of which not found verbatim in the abstract of the paper they cite)."""
+def not_verbatim(answer: str, cited: list[str], abstracts: dict[str, str]) -> tuple[int, int]:
+    """(cited sentences, of which not found verbatim in the abstract of the paper they cite). A marker [n]
+    is the n-th citation (``cited``, in number order), not the n-th retrieved source."""
     total = bad = 0
     for line in answer.splitlines():
         line = re.sub(r"^\s*-\s+", "", line)
         for sentence, markers in _CITED.findall(line):
             for n in (int(m) for m in re.findall(r"\d+", markers)):
                 total += 1
-                title = sources[n - 1] if 0 < n <= len(sources) else ""
+                title = cited[n - 1] if 0 < n <= len(cited) else ""
                 if sentence.strip() not in abstracts.get(normalize_title(title), ""):
                     bad += 1
     return total, bad
@@ -52,7 +56,7 @@ def summarize(rows: list[dict], abstracts: dict[str, str]) -> dict:
     multi = [r for r in answerable if len(r["expected_titles"]) >= 2]
     multi_recall = mean(citation_recall(keys(r["cited"]), set(keys(r["expected_titles"]))) for r in multi)
     kw = mean(keyword_recall(r["answer"], r["answer_keywords"]) for r in rows if r["answer_keywords"])
-    verbatim = [not_verbatim(r["answer"], r["sources"], abstracts) for r in answered]
+    verbatim = [not_verbatim(r["answer"], r["cited"], abstracts) for r in answered]
     total, bad = sum(t for t, _ in verbatim), sum(b for _, b in verbatim)
     return {
         "n": len(rows), "precision": precision, "recall": recall, "multi_recall": multi_recall, "n_multi": len(multi),
@@ -85,16 +89,13 @@ def table(title: str, runs: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--papers", type=Path, default=Path("/work/bank/papers.jsonl"),
-                        help="JSONL of {title, abstract}: the corpus, for the verbatim check")
+    parser.add_argument("--corpus", type=Path, nargs="+", default=[ROOT / "data" / "corpus"],
+                        help="the indexed corpus (files or folders), for the verbatim check")
     parser.add_argument("--kinds", action="store_true", help="also print per-kind tables")
     parser.add_argument("runs", nargs="+", help="name=DIR of a rag eval run (its results.jsonl)")
     args = parser.parse_args()
-    abstracts = {}
-    for line in args.papers.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            paper = json.loads(line)
-            abstracts[normalize_title(paper["title"])] = paper["abstract"]
+    papers, _ = load_corpus(args.corpus)
+    abstracts = {normalize_title(p.title): p.abstract for p in papers}
     loaded = {}
     for spec in args.runs:
         name, _, folder = spec.partition("=")

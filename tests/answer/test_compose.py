@@ -83,6 +83,19 @@ def test_the_list_cut_off_is_relative_to_the_best_paper():
     assert compose_answer(question, FILTERING, low).papers == [1, 2, 3]
 
 
+def test_a_list_with_one_paper_above_the_cut_off_also_names_the_next_retrieved_paper():
+    question = "Which papers propose data filtering for LLM pre-training?"
+    # only paper 1 is within the margin; paper 5 has the next best sentence, but paper 2 is retrieved next
+    evidence = scored(FILTERING, {(1, 1): 0.80, (5, 0): 0.80 - LIST_MARGIN - 0.02}, default=0.80 - LIST_MARGIN - 0.1)
+    comp = compose_answer(question, FILTERING, evidence)
+    assert comp.kind == intent.LIST and comp.papers == [1, 2]
+    assert comp.text.splitlines()[0] == "Papers that fit the question:"
+    assert_verbatim(comp.text, FILTERING)
+    # a question that is not a list still answers from the best paper alone
+    fact = compose_answer("What does the pretrainer's guide measure?", FILTERING, evidence)
+    assert fact.papers == [1]
+
+
 TORCHTITAN = hit("TorchTitan", "Large language models need distributed training at scale. "
                  "Existing systems are fragmented across libraries, which makes them hard to maintain. "
                  "We present TorchTitan, an open-source PyTorch-native distributed training system. "
