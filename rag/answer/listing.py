@@ -31,8 +31,8 @@ TOPIC_POWER = 2.0
 #: floors 0.4 / 0.6 / 0.8 lost recall (0.686 -> 0.668 / 0.632 / 0.561) without gaining precision (margin 0.2).
 TOPIC_FLOOR = 0.0
 #: A list question presupposes several papers: when only the best is within LIST_MARGIN, the list still names
-#: the next most relevant one. Train split (extractive): of 10 multi-paper questions answered with one
-#: paper, the next paper was an expected one in 8 (fact/paraphrase questions are not lists and unaffected).
+#: the next retrieved paper that has a quotable sentence. Train split (extractive): of 10 multi-paper questions
+#: answered with one paper, that paper was an expected one in 8 (fact/paraphrase questions are not lists).
 LIST_MIN = 2
 #: At most this many papers in a list or overview (a screenful; k is what is shown, not a cap).
 LIST_MAX = 8
