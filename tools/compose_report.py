@@ -3,7 +3,7 @@
 Usage (after ``rag eval --dataset BANK --llm MODE --out DIR`` for each mode to compare)::
 
     python tools/compose_report.py new=DIR1 old=DIR2 local=DIR3     # abstracts from data/corpus
-    python tools/compose_report.py --corpus PATH new=DIR1 ...           # another corpus (files or folder)
+    python tools/compose_report.py --corpus PATH [--corpus PATH2] new=DIR1 ...   # another corpus
 
 For each run and split it prints citation precision / recall, keyword recall, multi-paper citation
 recall (answerable questions with two or more expected papers), refusal accuracy, false refusals,
@@ -89,12 +89,14 @@ def table(title: str, runs: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, nargs="+", default=[ROOT / "data" / "corpus"],
-                        help="the indexed corpus (files or folders), for the verbatim check")
+    # append, not nargs="+": a list option would swallow the name=DIR runs that follow it
+    parser.add_argument("--corpus", type=Path, action="append",
+                        help="a file or folder of the indexed corpus, for the verbatim check (repeatable; "
+                             "default data/corpus)")
     parser.add_argument("--kinds", action="store_true", help="also print per-kind tables")
     parser.add_argument("runs", nargs="+", help="name=DIR of a rag eval run (its results.jsonl)")
     args = parser.parse_args()
-    papers, _ = load_corpus(args.corpus)
+    papers, _ = load_corpus(args.corpus or [ROOT / "data" / "corpus"])
     abstracts = {normalize_title(p.title): p.abstract for p in papers}
     loaded = {}
     for spec in args.runs:

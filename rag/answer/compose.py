@@ -191,7 +191,7 @@ def compose_answer(question: str, hits: list[Hit], scored: list[Scored], intent:
         if kind == intents.LIST and len(chosen) < LIST_MIN:
             # the next paper in retrieval order, not in sentence relevance: on the train split the retrieval
             # order's next paper was an expected one in 8 of 10 such lists, the relevance order's in 6 of 11
-            chosen += [n for n in range(1, len(hits) + 1) if n in by_paper and n not in chosen][: LIST_MIN - len(chosen)]
+            chosen += [n for n in sorted(by_paper) if n not in chosen][: LIST_MIN - len(chosen)]  # n: retrieval rank
         best = {n: _fact_sentences(by_paper[n], 1, ask.wants_number)[0] for n in chosen}
         if kind == intents.LIST or len(chosen) < 3:
             head: list[Line] = [("Papers that fit the question:", [])] if len(chosen) > 1 else []

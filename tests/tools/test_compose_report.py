@@ -16,3 +16,21 @@ def test_a_marker_names_the_nth_cited_paper():
 def test_a_sentence_not_in_the_cited_abstract_is_counted():
     assert not_verbatim("Alpha is large. [1]", ["Alpha paper"], ABSTRACTS) == (1, 1)
     assert not_verbatim("Alpha trains fast. [2]", ["Alpha paper"], ABSTRACTS) == (1, 1)  # no such citation
+
+
+def test_a_corpus_option_before_the_runs_does_not_swallow_them(tmp_path, monkeypatch, capsys):
+    import json
+
+    from tools import compose_report
+
+    corpus = tmp_path / "papers.jsonl"
+    corpus.write_text(json.dumps({"title": "Alpha paper", "abstract": "Alpha trains fast. Alpha is small."}) + "\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    row = {"id": "q1", "kind": "fact", "expected_titles": ["Alpha paper"], "cited": ["Alpha paper"],
+           "refused": False, "answer": "Alpha trains fast. [1]", "answer_keywords": [], "latency_ms": 5.0}
+    (run / "results.jsonl").write_text(json.dumps(row) + "\n")
+    monkeypatch.setattr("sys.argv", ["compose_report.py", "--corpus", str(corpus), f"new={run}"])
+    compose_report.main()
+    out = capsys.readouterr().out
+    assert "| new | 1 | 1.000 | 1.000 |" in out and "0/1 |" in out  # read from --corpus: verbatim, 0 of 1
