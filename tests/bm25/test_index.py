@@ -93,3 +93,18 @@ def test_a_name_typed_without_its_accents_finds_the_accented_paper(tmp_path, wri
     assert engine.bm25.corrections("compare Sabiá and speech") == []  # typed with accents: nothing to add
     top = engine.bm25.search("what is sabia", 3)
     assert top and top[0][2]["title"].startswith("Sabiá")
+
+
+def test_a_name_the_question_splits_is_searched_as_the_corpus_writes_it(tmp_path, write):
+    papers = [("LMEnt: A Suite for Analyzing Knowledge in Language Models", "We present LMEnt, a suite of models."),
+              ("UniTabE: Pretraining for Tabular Data", "UniTabE pretrains on tables."),
+              ("Entity tracking in language model suites", "Suites of language models track entities wherein pre-training helps.")]
+    path = write("p.jsonl", "".join(json.dumps({"title": t, "abstract": a}) + "\n" for t, a in papers))
+    engine = Engine(make_settings(tmp_path / "index", llm="extractive"))
+    engine.ingest([path])
+    assert engine.bm25.corrections("the lm-ent suite") == ["lment"]
+    assert engine.bm25.corrections("the lm ent suite") == ["lment"]
+    assert engine.bm25.corrections("unitab-e tables") == ["unitabe"]
+    # two words the corpus knows on their own stay as written, and stop words never join
+    assert engine.bm25.corrections("pre-training where in the suite") == []
+    assert [h.title for h in engine.search("lm-ent suite", k=1)] == [papers[0][0]]
