@@ -145,6 +145,10 @@ class PaperText:
         parts = [p for p in re.split(r"[-/]", fold(word)) if p]
         return bool(parts) and all(p in self.tokens or stem(p) in self.stems for p in parts)
 
+    def uses(self, word: str) -> bool:
+        """A folded content word (:func:`content_words`) is in the text: whole, by stem, or by all its parts."""
+        return word in self.tokens or stem(word) in self.stems or self.has_word(word)
+
 
 @lru_cache(maxsize=256)
 def _paper_text(title: str, body: str) -> PaperText:
@@ -168,15 +172,19 @@ def term_coverage(question: str, paper: PaperText, idf=None) -> float:
     is a relevance feature for ranking evidence (rag.answer.extractive), not an answerability test.
     Without ``idf`` every word weighs the same.
     """
-    # whole tokens, names included ("tower+", "gpt-4", "pass@1"); a hyphenated word counts once, as a whole
-    # or, failing that, by all its parts ("re-initializing" ~ "initializing")
-    words = {w for w in (m.group().rstrip(".-") for m in NAME_TOKEN.finditer(fold(question)))
-             if len(w) > 1 and w not in stopwords() and any(c.isalnum() for c in w)}
+    words = content_words(question)
     if not words:
         return 0.0
     weights = {w: idf(w) if idf else 1.0 for w in words}
     total = sum(weights.values()) or 1.0
-    return sum(v for w, v in weights.items() if w in paper.tokens or stem(w) in paper.stems or paper.has_word(w)) / total
+    return sum(v for w, v in weights.items() if paper.uses(w)) / total
+
+
+def content_words(question: str) -> set[str]:
+    """The question's content words: whole tokens, names included ("tower+", "gpt-4", "pass@1"), no stop words.
+    A hyphenated word counts once, matched whole or, failing that, by all its parts (:meth:`PaperText.uses`)."""
+    return {w for w in (m.group().rstrip(".-") for m in NAME_TOKEN.finditer(fold(question)))
+            if len(w) > 1 and w not in stopwords() and any(c.isalnum() for c in w)}
 
 
 def bm25_idf(doc_freq, n_docs: int):

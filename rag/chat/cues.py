@@ -35,6 +35,8 @@ _LEAD_IN = rf"^\s*(?:(?:{_OK}|so|and|or|also|then|now)[,\s]+)*"
 _SLOT_START = r"(?:one\s+|a\s+paper\s+|the\s+same\s+)?(?:for|with|in|on|about|to)\b"
 _ELLIPSIS_LEAD = re.compile(rf"{_LEAD_IN}(?:what|how)\s+about\b\s*|{_LEAD_IN}(?:the\s+)?same\s+(?:for|with|in|on)\b\s*|"
                             rf"^\s*(?:{_OK}[,\s]+)?(?:and|or)\b\s*(?={_SLOT_START})", re.I)
+#: "and omnitab", "and the ideological depth one": a fragment after "and" is a new slot for the last question.
+_AND = re.compile(r"^\s*(?:and|or)\b", re.I)
 _CONTINUES = re.compile(rf"^\s*(?:(?:{_OK}|so|and|also|then|now|thanks|nice|great|interesting)\b[,.!\s]*)+", re.I)
 _WH = re.compile(r"^\s*(?:which|what|who|whom|whose|when|where|why|how|is|are|does|do|did|can|could|was|were|has|"
                  r"have|list|name|describe|explain|tell|give|show)\b", re.I)
@@ -90,8 +92,8 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
         rest = text[lead.end():]
         if _WH.match(rest) and not rest.lower().startswith(("what about", "how about")):
             return None
-    elif (word_count(text) <= FRAGMENT_WORDS and not _WH.match(without_lead_in(text))
-          and not has_anaphor(text) and seeks_paper(previous_frame)):
+    elif (word_count(text) <= FRAGMENT_WORDS and not _WH.match(without_lead_in(text)) and not has_anaphor(text)
+          and (seeks_paper(previous_frame) or _AND.match(text))):
         rest = without_lead_in(text)
     else:
         return None

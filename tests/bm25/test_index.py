@@ -98,7 +98,8 @@ def test_a_name_typed_without_its_accents_finds_the_accented_paper(tmp_path, wri
 def test_a_name_the_question_splits_is_searched_as_the_corpus_writes_it(tmp_path, write):
     papers = [("LMEnt: A Suite for Analyzing Knowledge in Language Models", "We present LMEnt, a suite of models."),
               ("UniTabE: Pretraining for Tabular Data", "UniTabE pretrains on tables."),
-              ("Entity tracking in language model suites", "Suites of language models track entities wherein pre-training helps.")]
+              ("Entity tracking in language model suites",
+               "Suites of language models track entities wherein pre-training helps.")]
     path = write("p.jsonl", "".join(json.dumps({"title": t, "abstract": a}) + "\n" for t, a in papers))
     engine = Engine(make_settings(tmp_path / "index", llm="extractive"))
     engine.ingest([path])

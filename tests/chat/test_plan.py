@@ -60,6 +60,9 @@ NEPALI = "Domain-adaptative Continual Learning for Low-resource Tasks: Evaluatio
 ARCTIC = "Arctic-SnowCoder: Demystifying High-Quality Data in Code Pretraining"
 SAFETY = "Safety Pretraining: Toward the Next Generation of Safe AI"
 TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
+DOLMA = "Dolma: an Open Corpus of Three Trillion Tokens for Language Model Pretraining Research"
+MASK_MATCH = "Mask & Match: Learning to Recognize Handwritten Math with Self-Supervised Attention"
+DEPTH = "Beyond the Surface: Probing the Ideological Depth of Large Language Models"
 
 
 def sentences_of(text: str) -> set[str]:
@@ -102,6 +105,31 @@ def test_self_contained_question_drops_the_history(engine):
     answer = session.ask(switch)
     assert session.turns[-1].kind == "switch"
     assert answer.standalone_question == switch, "'that' is a relative pronoun here, not an anaphor"
+
+
+def test_a_question_with_a_dummy_it_that_names_a_new_subject_drops_the_history(engine):
+    """A pronoun alone does not make a follow-up: when the question's own words retrieve another paper that
+    holds several of them (together more than any single word weighs), it is a new question."""
+    session = engine.chat()
+    first = session.ask("What kinds of sources were combined to build the Dolma corpus?")
+    assert DOLMA in [c.title for c in first.citations]
+    switch = "Is it possible to recognize handwritten mathematical expressions without expensive labeled data?"
+    answer = session.ask(switch)
+    assert session.turns[-1].kind == "switch" and answer.standalone_question == switch
+    assert [c.title for c in answer.citations][:1] == [MASK_MATCH]
+    # one new word is not enough: "hardware" may be what the cited abstract words differently
+    session = engine.chat()
+    session.ask("what level of weight sparsity does MediSwift use during pretraining")
+    session.ask("what hardware was it trained on?")
+    assert session.turns[-1].kind == "anaphor"
+
+
+def test_and_with_a_new_name_asks_the_last_question_about_that_paper(engine):
+    session = engine.chat()
+    session.ask("Which paper studies how easily LLM ideology is manipulated through instruction tuning data?")
+    follow = session.ask("and the ideological depth one")
+    assert session.turns[-1].kind == "ellipsis"
+    assert [c.title for c in follow.citations][:1] == [DEPTH]
 
 
 def test_three_turns_about_one_paper_never_repeat_an_answer(engine):
