@@ -10,6 +10,7 @@ so "Thai" never matches "Korean"): case and accents fold; names compare with hyp
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -236,3 +237,28 @@ class TextIndex:
 def paper_terms(title: str, abstract: str) -> PaperTerms:
     """Shared, read-only index of one paper text (the same papers come back across questions)."""
     return PaperTerms(title, abstract)
+
+
+#: Two query words written apart, by a hyphen or a space: "lm-ent", "lm ent", "unitab-e".
+_PAIR = re.compile(r"(?=\b(\w+)(?:-|\s+)(\w+)\b)")
+
+
+def rejoined_names(query: str, known: Callable[[str], bool]) -> list[str]:
+    """Names the query splits that the corpus writes as one word: "lm-ent" / "lm ent" -> lment (LMEnt),
+    "unitab-e" -> unitabe (UniTabE). ``known(word)``: the corpus vocabulary has the word.
+
+    Only when one of the two parts is no corpus word on its own ("ent"), or a lone letter that the tokenizer
+    drops ("e"), and the joined word is one: two ordinary words ("pre-training", "as it", "fine tuned") are
+    left as written, since their joined form would vote for every title that uses it. Stop words never join
+    ("where in" is not "wherein"). Versions ("dino v2") are glued by rag.terms.split_spellings.
+    """
+    out = []
+    for match in _PAIR.finditer(fold(query)):
+        parts = match.group(1), match.group(2)
+        if any(p in stopwords() or p.isdigit() for p in parts):
+            continue
+        unknown = [p for p in parts if (len(p) == 1 and p.isalpha()) or (len(p) > 1 and not known(p))]
+        glued = "".join(parts)
+        if unknown and known(glued) and glued not in out:
+            out.append(glued)
+    return out

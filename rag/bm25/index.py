@@ -31,6 +31,7 @@ from rag.bm25.journal import TOKEN_PATTERN, Journal, RowReader, stemmer
 from rag.bm25.model import Follower, LexicalModel
 from rag.config import Settings
 from rag.store import Store
+from rag.terms import rejoined_names
 
 _STATE = "paperchat_state.json"
 _ROWS = "rows.npy"
@@ -273,7 +274,8 @@ class BM25Index:
                 continue
             pool = [v for v in vocab if v[:1] == word[:1] and abs(len(v) - len(stemmed)) <= 2]
             fixes += difflib.get_close_matches(stemmed, pool, n=1, cutoff=0.85)
-        return fixes + [g for g in _joined(query, vocab, stem) if g not in fixes]
+        joined = rejoined_names(query, lambda word: stem(word) in vocab or word in vocab)
+        return fixes + [g for g in joined if g not in fixes]
 
     def search(self, query: str, k: int, fixes: list[str] | None = None) -> list[tuple[str, str, dict, float]]:
         """(chunk id, text, metadata, score) for the top ``k`` chunks with a positive score.
@@ -327,29 +329,3 @@ class BM25Index:
 def clear(settings: Settings) -> None:
     shutil.rmtree(Path(settings.index_dir) / "bm25" / settings.collection, ignore_errors=True)
 
-
-#: Two query words written apart, by a hyphen or a space: "lm-ent", "lm ent", "unitab-e".
-_PAIR = re.compile(r"(?=\b(\w+)(?:-|\s+)(\w+)\b)")
-
-
-def _joined(query: str, vocab: dict[str, int], stem) -> list[str]:
-    """Names the query splits that the corpus writes as one word: "lm-ent" / "lm ent" -> lment (LMEnt),
-    "unitab-e" -> unitabe (UniTabE).
-
-    Only when one of the two parts is no corpus word on its own ("ent"), or a lone letter that the tokenizer
-    drops ("e"), and the joined word is one: two ordinary words ("pre-training", "as it", "fine tuned") are
-    left as written, since their joined form would vote for every title that uses it. Stop words never join
-    ("where in" is not "wherein"). Versions ("dino v2") are glued by rag.terms.split_spellings.
-    """
-    from rag.text import fold, stopwords
-
-    out = []
-    for match in _PAIR.finditer(fold(query)):
-        parts = match.group(1), match.group(2)
-        if any(p in stopwords() or p.isdigit() for p in parts):
-            continue
-        unknown = [p for p in parts if (len(p) == 1 and p.isalpha()) or (len(p) > 1 and stem(p) not in vocab and p not in vocab)]
-        glued = "".join(parts)
-        if unknown and (stem(glued) in vocab or glued in vocab) and glued not in out:
-            out.append(glued)
-    return out

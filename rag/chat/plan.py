@@ -66,10 +66,11 @@ class Plan:
     ask: str = ""  # anaphors: what the evidence sentence must answer (the follow-up as typed)
     about: list[str] = field(default_factory=list)  # anaphor: the titles the pronoun stands for
     exclude: list[str] = field(default_factory=list)  # titles not to retrieve (ellipsis: the previous paper)
+    base: str = ""  # ellipsis: the frame without any slot, which the next ellipsis fills in turn
 
     @property
     def frame(self) -> str:
-        return self.focus or self.standalone
+        return self.base or self.focus or self.standalone
 
 
 def _words(text: str) -> list[str]:
@@ -173,7 +174,10 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
     if slot is not None:
         fits = [h.title for h in old if _coverage(slot, h, idf) >= 0.999]  # the new slot may fit the old paper
         exclude = [h.title for h in old if h.title not in fits]
-        return Plan(best_filling(engine, previous.frame, slot, old, exclude, idf), "ellipsis", exclude=exclude)
+        filled = best_filling(engine, previous.frame, slot, old, exclude, idf)
+        # "And for Korean?" after "And for Nepali?" fills the same frame: slots replace, never pile up
+        base = filled.removesuffix(f", {as_slot(slot)}?")
+        return Plan(filled, "ellipsis", exclude=exclude, base=base if base != filled else "")
     anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
     implicit = not anaphor and word_count(question) <= FRAGMENT_WORDS
     if not old or not (anaphor or implicit):

@@ -96,6 +96,17 @@ def test_ellipsis_keeps_the_frame_with_the_new_slot_and_leaves_out_the_previous_
     assert NEPALI in [c.title for c in follow.citations]
 
 
+def test_a_chain_of_ellipses_replaces_the_slot_instead_of_piling_slots_up(engine):
+    session = engine.chat()
+    session.ask("Which paper presents a language model for Swedish?")
+    session.ask("And for Nepali?")
+    assert "Nepali" not in session.turns[-1].frame, "the frame the next ellipsis fills has no slot in it"
+    third = session.ask("And for Korean?")
+    assert session.turns[-1].kind == "ellipsis"
+    assert "Korean" in third.standalone_question and "language model" in third.standalone_question
+    assert "Nepali" not in third.standalone_question and "Swedish" not in third.standalone_question
+
+
 def test_self_contained_question_drops_the_history(engine):
     session = engine.chat()
     session.ask("Is there a paper that follows ALBERT from random initialization through pretraining to see how its "
