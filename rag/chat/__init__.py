@@ -9,9 +9,9 @@ A follow-up is one of three kinds, and each needs a different standalone questio
   question's frame ("Which paper presents a language model for Swedish?") with the new slot in place
   of the old one, and the previously cited paper excluded unless the new slot fits it too.
 * **self-contained** ("Which paper argues that ...?", "Is there another study on ...?"): the history
-  is dropped. Relative pronouns ("papers that show", "the one which") and dummy "it" ("makes it
-  easier") do not make a question a follow-up: when the question's own terms are covered much better
-  by the paper it retrieves alone than by the previously cited paper, it stands alone.
+  is dropped. Relative pronouns ("papers that show", "the one which") and dummy "it" ("is it possible
+  to ...") do not make a question a follow-up: when the paper it retrieves alone uses several of its
+  words that the previously cited paper lacks (more, by IDF, than any one word weighs), it stands alone.
 
 The rule is deterministic and needs only the index (BM25 IDF and one extra search per follow-up). With
 an LLM (openai/local modes) the model rewrites anaphors and ellipses, and the rewrite is used only when

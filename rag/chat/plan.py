@@ -22,7 +22,7 @@ from rag.types import Hit
 
 #: A short or "and ..." follow-up without a pronoun ("grokking in LLM pretraining?", "and which
 #: dataset?") stands alone when the paper it retrieves by itself covers its content words (IDF-weighted)
-#: this much better than the previously cited paper does. (With a pronoun, only new names count: a
+#: this much better than the previously cited paper does. (With a pronoun, only SWITCH_EVIDENCE applies: a
 #: follow-up like "what hardware was it trained on?" asks for what the old paper may not spell out.)
 SWITCH_MARGIN_IMPLICIT = 0.2
 #: Frame words at least this rare (BM25 IDF; about 20 of 410 abstracts) that the previous paper holds
