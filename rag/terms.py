@@ -193,7 +193,7 @@ class PaperTerms:
         if ask.when and not _DATE.search(self.abstract):
             return False
         if ask.counts and ask.attributes:  # "how many hours of video": a sentence with "hours" and a number
-            head = {stem(p) for p in re.split(r"[-/]", fold(ask.attributes[0])) if p}
+            head = {stem(p) for p in re.split(r"[-/]", fold(counted_noun(question) or ask.attributes[0])) if p}
             return any(head & {stem(w) for w in LETTER_RUN.findall(fold(s))} and numbers(s)
                        for s in self.sentences)
         return True
@@ -262,3 +262,14 @@ def rejoined_names(query: str, known: Callable[[str], bool]) -> list[str]:
         if unknown and known(glued) and glued not in out:
             out.append(glued)
     return out
+
+
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[\w+\-.]+\s+){0,5}?[\w+\-.]+?)(?=\s+(?:of|for|in|on|per|with|from|"
+                      r"by|at|to|does|do|did|is|are|was|were|has|have|had|can|could|will|would)\b|\s*[?,;]|\s*$)", re.I)
+
+
+def counted_noun(question: str) -> str:
+    """The noun a "how many / how much" question counts: the last word of its noun phrase ("how many
+    pretraining tokens did ..." -> tokens, "how many hours of video" -> hours, "how many GPU hours" -> hours)."""
+    match = _COUNTED.search(question)
+    return match.group(1).split()[-1] if match else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.terms import Term, numbers, paper_terms, question_terms, split_spellings
+from rag.terms import Term, counted_noun, numbers, paper_terms, question_terms, split_spellings
 from rag.text import squash
 
 
@@ -67,3 +67,15 @@ def test_question_terms_do_not_glue_words_to_numbers_or_pluses_they_do_not_belon
     texts = {t.text for t in question_terms(question) if t.kind != "number"}
     assert expected <= texts
     assert not (not_expected & texts)
+
+
+def test_a_count_question_needs_a_number_next_to_the_thing_it_counts():
+    """The counted thing is the head of the noun phrase (its last word before a preposition or verb): "how
+    many pretraining tokens" counts tokens, so an abstract stating "2 trillion tokens" has the answer type."""
+    assert counted_noun("how many pretraining tokens did deepseek llm use?") == "tokens"
+    assert counted_noun("How many hours of video were used?") == "hours"
+    assert counted_noun("how many GPU hours did it take") == "hours"
+    abstract = "We pretrain on a dataset of 2 trillion tokens. The pretraining recipe is simple."
+    paper = paper_terms("DeepSeek LLM", abstract)
+    assert paper.typed("how many pretraining tokens did DeepSeek LLM use?")
+    assert not paper.typed("how many pretraining GPUs did DeepSeek LLM use?")

@@ -36,7 +36,7 @@ _SLOT_START = r"(?:one\s+|a\s+paper\s+|the\s+same\s+)?(?:for|with|in|on|about|to
 _ELLIPSIS_LEAD = re.compile(rf"{_LEAD_IN}(?:what|how)\s+about\b\s*|{_LEAD_IN}(?:the\s+)?same\s+(?:for|with|in|on)\b\s*|"
                             rf"^\s*(?:{_OK}[,\s]+)?(?:and|or)\b\s*(?={_SLOT_START})", re.I)
 #: "and omnitab", "and the ideological depth one": a fragment after "and" is a new slot for the last question.
-_AND = re.compile(r"^\s*(?:and|or)\b", re.I)
+_AND = re.compile(rf"^\s*(?:(?:{_OK}|so|now|then)[,\s]+)*(?:and|or)\b", re.I)  # "ok and plankton?" too
 _CONTINUES = re.compile(rf"^\s*(?:(?:{_OK}|so|and|also|then|now|thanks|nice|great|interesting)\b[,.!\s]*)+", re.I)
 _WH = re.compile(r"^\s*(?:which|what|who|whom|whose|when|where|why|how|is|are|does|do|did|can|could|was|were|has|"
                  r"have|list|name|describe|explain|tell|give|show)\b", re.I)

@@ -29,6 +29,7 @@ def test_ellipsis_slot_is_the_new_slot_and_a_new_ask_is_no_ellipsis():
     assert ellipsis_slot("and which dataset?", seeking) is None, "a new question about the same paper"
     asking = "unified seq2seq llm pretraining for table tasks - what data do they pretrain on"
     assert ellipsis_slot("and omnitab", asking) == "omnitab", "'and' + a fragment: a new slot for the last question"
+    assert ellipsis_slot("ok and plankton?", asking) == "plankton"
     assert ellipsis_slot("and the contrastive loss they proposed?", asking) is None, "a pronoun: the same paper"
     about_a_paper = "What is TorchTitan?"
     assert ellipsis_slot("grokking in LLM pretraining?", about_a_paper) is None
