@@ -187,11 +187,15 @@ def content_words(question: str) -> set[str]:
             if len(w) > 1 and w not in stopwords() and any(c.isalnum() for c in w)}
 
 
+def idf_of(df: int, n_docs: int) -> float:
+    """BM25's IDF of a word in ``df`` of ``n_docs`` documents; ``df`` 0 (a word no document has) weighs most."""
+    return math.log((n_docs - df + 0.5) / (df + 0.5) + 1)
+
+
 def bm25_idf(doc_freq, n_docs: int):
     """IDF in the BM25 form from a document-frequency lookup (stem -> count); unseen words weigh most."""
     def idf(word: str) -> float:
-        df = doc_freq(stem(word))
-        return math.log((n_docs - df + 0.5) / (df + 0.5) + 1)
+        return idf_of(doc_freq(stem(word)), n_docs)
     return idf
 
 

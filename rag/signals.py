@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rag.answerable import _ASKS, _MEASURES
+from rag.answerable import _ASKS, _MEASURES, idf_of
 from rag.terms import FRAMING, PaperTerms, Term, TextIndex, joined_spellings, paper_terms, question_terms
 from rag.text import NAME_TOKEN, SPELLING_TOKEN, fold, looks_like_name, stem, stopwords
 from rag.types import Hit
@@ -94,7 +94,7 @@ def measure(question: str, hits: list[Hit], scored: list, doc_freq, n_docs: int,
         if term.kind == "number":
             return top_idf * 0.5
         d = df(term)
-        idf = math.log((n_docs - d + 0.5) / (d + 0.5) + 1) if n_docs else 1.0
+        idf = idf_of(d, n_docs) if n_docs else 1.0
         return idf * (1.0 if term.kind == "name" else rarity(fold(term.text)))
 
     papers = [paper_terms(h.title, h.abstract or h.snippet) for h in hits]

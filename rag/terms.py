@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answerable import _DATE, parse_ask
+from rag.answerable import _DATE, _VERB, parse_ask
 from rag.text import (
     ALNUM_RUN,
     LETTER_RUN,
@@ -264,8 +264,8 @@ def rejoined_names(query: str, known: Callable[[str], bool]) -> list[str]:
     return out
 
 
-_COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[\w+\-.]+\s+){0,5}?[\w+\-.]+?)(?=\s+(?:of|for|in|on|per|with|from|"
-                      r"by|at|to|does|do|did|is|are|was|were|has|have|had|can|could|will|would)\b|\s*[?,;]|\s*$)", re.I)
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[\w+\-.]+\s+){0,5}?[\w+\-.]+?)"
+                      rf"(?=\s+(?:of|for|in|on|per|with|from|by|at|to|{_VERB})\b|\s*[?,;]|\s*$)", re.I)
 
 
 def counted_noun(question: str) -> str:

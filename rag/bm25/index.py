@@ -328,4 +328,3 @@ class BM25Index:
 
 def clear(settings: Settings) -> None:
     shutil.rmtree(Path(settings.index_dir) / "bm25" / settings.collection, ignore_errors=True)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rag.answerable import content_words, paper_text, term_coverage
+from rag.answerable import content_words, idf_of, paper_text, term_coverage
 from rag.chat.cues import (
     FRAGMENT_WORDS,
     as_slot,
@@ -88,10 +88,8 @@ def new_evidence(question: str, old: list[Hit], alone: Hit, idf) -> float:
 
 def _unknown_word_idf(engine) -> float:
     """The largest IDF a word can have in this index (a word no chunk contains)."""
-    import math
-
     _, n_docs = engine.bm25.doc_freq()
-    return math.log((max(n_docs, 1) + 0.5) / 0.5 + 1)
+    return idf_of(0, max(n_docs, 1))
 
 
 def _coverage(question: str, hit: Hit, idf) -> float:
@@ -141,7 +139,12 @@ def fill_frame(frame: str, slot: str, old: list[Hit], idf) -> str:
         if specific and in_old and stem(low) not in slot_stems and low not in stopwords():
             continue
         kept.append(token)
-    return f"{without_dangling(' '.join(kept).rstrip(' ?.,'))}, {as_slot(slot)}?"
+    return without_dangling(' '.join(kept).rstrip(' ?.,')) + _slot_suffix(slot)
+
+
+def _slot_suffix(slot: str) -> str:
+    """How a filled frame ends: ", for Nepali?"; what is before it is the frame the next ellipsis fills."""
+    return f", {as_slot(slot)}?"
 
 
 def referents(engine, turn: Turn) -> list[Hit]:
@@ -176,8 +179,7 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
         exclude = [h.title for h in old if h.title not in fits]
         filled = best_filling(engine, previous.frame, slot, old, exclude, idf)
         # "And for Korean?" after "And for Nepali?" fills the same frame: slots replace, never pile up
-        base = filled.removesuffix(f", {as_slot(slot)}?")
-        return Plan(filled, "ellipsis", exclude=exclude, base=base if base != filled else "")
+        return Plan(filled, "ellipsis", exclude=exclude, base=filled.removesuffix(_slot_suffix(slot)))
     anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
     implicit = not anaphor and word_count(question) <= FRAGMENT_WORDS
     if not old or not (anaphor or implicit):
