@@ -165,6 +165,11 @@ def paper_text(hit: Hit) -> PaperText:
     return _paper_text(hit.title, hit.abstract or hit.snippet)
 
 
+def title_coverage(question: str, title: str, idf=None) -> float:
+    """:func:`term_coverage` of the title alone: how fully the question's words name this paper."""
+    return term_coverage(question, _paper_text(title, ""), idf)
+
+
 def term_coverage(question: str, paper: PaperText, idf=None) -> float:
     """IDF-weighted share of the question's content words (by stem) that the paper's title + abstract uses.
 

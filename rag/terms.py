@@ -49,10 +49,11 @@ _NUMBER_WORDS = {
 }
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
           "t": 1e12, "trillion": 1e12}
-# A number not glued to a name ("GPT-4", "v2", "WMT24" are names), with an optional scale or unit word.
+# A number not glued to a name on either side ("GPT-4", "v2", "WMT24", "360Zhinao", "3D" are names), with an
+# optional scale or unit word.
 _NUMBER = re.compile(
-    r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?"
-    r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×)?", re.I)
+    r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?"
+    r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×))?(?![a-z\d]|\.\d)", re.I)
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 #: A name and its version: "OLMo 2", "GPT-4", "qwen 2.5", "CodeT5 plus", "codet5-plus" (not "1.5-Pints": that 1.5
 #: is Pints'); one term, so "GPT-4" is never matched by any "GPT".

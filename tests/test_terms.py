@@ -19,6 +19,10 @@ def test_numbers_compare_by_value(question_form, abstract_form):
 def test_numbers_inside_names_are_not_numbers():
     assert numbers("GPT-4 and WMT24 with ViT-L/14 v2") == set()
     assert numbers("3.0%/5.2% WER") == {3.0, 5.2}
+    # a name that starts with digits is a name: "And 360Zhinao?" must not ask for "Zhinao" and the number 360
+    assert numbers("360Zhinao and 3D scenes") == set()
+    assert [(t.text, t.kind) for t in question_terms("And 360Zhinao?")] == [("360Zhinao", "name")]
+    assert numbers("360Zhinao on 3.4T tokens, 53k rows, 10x faster") == {3.4e12, 53e3, 10.0}
 
 
 @pytest.mark.parametrize(("a", "b"), [

@@ -13,9 +13,11 @@ from rag.text import PHRASE_TOKEN
 
 #: Pronouns and definite descriptions that refer back to a paper. "that"/"which" alone are not here:
 #: they are mostly relative pronouns ("papers that show ...").
+#: Nouns that stand for a paper ("that model", "the portuguese one"): they name no subject of their own.
+PAPER_NOUNS = ("paper", "papers", "model", "models", "method", "methods", "approach", "work", "study", "system",
+               "framework", "technique", "architecture", "version", "benchmark", "corpus", "dataset", "one")
 _ANAPHOR = re.compile(
-    r"\b(?:(?:that|this|these|those|the same|said|their|its)\s+(?:paper|papers|model|models|method|methods|approach|"
-    r"work|study|system|framework|technique|architecture|version|benchmark|corpus|dataset)"
+    rf"\b(?:(?:that|this|these|those|the same|said|their|its)\s+(?:{'|'.join(PAPER_NOUNS[:-1])})"
     r"|the authors?|the paper|the method|the approach|the study|the work|this work"
     r"|it|its|it's|they|them|their|theirs|he|she)\b", re.I)
 #: "this"/"that" used as a pronoun after a verb or preposition ("how does that compare?").
@@ -33,7 +35,8 @@ _ANOTHER = re.compile(r"\b(?:another|other|different|else)\b", re.I)
 _OK = r"ok(?:ay)?"
 _LEAD_IN = rf"^\s*(?:(?:{_OK}|so|and|or|also|then|now)[,\s]+)*"
 _SLOT_START = r"(?:one\s+|a\s+paper\s+|the\s+same\s+)?(?:for|with|in|on|about|to)\b"
-_ELLIPSIS_LEAD = re.compile(rf"{_LEAD_IN}(?:what|how)\s+about\b\s*|{_LEAD_IN}(?:the\s+)?same\s+(?:for|with|in|on)\b\s*|"
+_SAME = r"(?:the\s+)?same(?:\s+(?:question|thing|q))?"  # "same for ...", "same question for ..."
+_ELLIPSIS_LEAD = re.compile(rf"{_LEAD_IN}(?:what|how)\s+about\b\s*|{_LEAD_IN}{_SAME}\s+(?:for|with|in|on)\b\s*|"
                             rf"^\s*(?:{_OK}[,\s]+)?(?:and|or)\b\s*(?={_SLOT_START})", re.I)
 #: "and omnitab", "and the ideological depth one": a fragment after "and" is a new slot for the last question.
 _AND = re.compile(rf"^\s*(?:(?:{_OK}|so|now|then)[,\s]+)*(?:and|or)\b", re.I)  # "ok and plankton?" too
@@ -101,9 +104,32 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
     return slot or None
 
 
+#: "the Vietnamese T5 model, which tasks was it benchmarked on": a slot followed by its own question.
+_OWN_ASK = re.compile(r"\s*(?:[,;:?]|\s-)\s*(?=\S)")
+
+
+def own_ask(slot: str) -> tuple[str, str]:
+    """``slot`` split into the new subject and its own question ("VLN-BERT? What extra data did it use" ->
+    ("VLN-BERT", "What extra data did it use")), or (slot, "") when no question follows the subject.
+
+    Such a follow-up names what the question is now about and asks its own question of it, so the
+    previous question's frame is not needed: the ask with its pronoun read as the new subject is.
+    """
+    for match in _OWN_ASK.finditer(slot):
+        head, ask = slot[:match.start()].strip(), slot[match.end():].strip()
+        if head and _WH.match(ask):
+            return head, ask
+    return slot, ""
+
+
 def as_slot(slot: str) -> str:
     """A slot that reads after a comma: "for Nepali" stays, "Nepali" becomes "for Nepali"."""
     return slot if _LEADING_PREP.match(slot) else f"for {slot}"
+
+
+def strip_preposition(slot: str) -> str:
+    """"for clinical LLMs" -> "clinical LLMs": the subject of a slot, to stand where a pronoun was."""
+    return _LEADING_PREP.sub("", slot)
 
 
 def without_dangling(frame: str) -> str:
@@ -117,10 +143,11 @@ def short_name(title: str) -> str:
     return head if ":" in title and 0 < len(head.split()) <= 4 else title
 
 
-def resolve_anaphor(question: str, title: str) -> str:
-    """``question`` with its pronouns replaced by the paper's name ("was it" -> "was MediSwift")."""
+def resolve_anaphor(question: str, title: str, shown: str = "") -> str:
+    """``question`` with its pronouns replaced by the paper's name ("was it" -> "was MediSwift"), or by
+    ``shown`` when given (a subject the user named, not a title)."""
     name = short_name(title)
-    shown = name if name != title else f"“{title}”"
+    shown = shown or (name if name != title else f"“{title}”")
 
     def swap(match: re.Match) -> str:
         word = match.group(0)

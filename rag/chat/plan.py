@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rag.answerable import content_words, idf_of, paper_text, term_coverage
+from rag.answerable import content_words, idf_of, paper_text, term_coverage, title_coverage
 from rag.chat.cues import (
     FRAGMENT_WORDS,
+    PAPER_NOUNS,
     as_slot,
     continues,
     ellipsis_slot,
     has_anaphor,
+    own_ask,
     resolve_anaphor,
     seeks_paper,
+    strip_preposition,
     wants_another,
     without_dangling,
     word_count,
@@ -113,17 +116,45 @@ def best_filling(engine, frame: str, slot: str, old: list[Hit], exclude: list[st
     """
     kept = fill_frame(frame, slot, [], idf)
     reduced = fill_frame(frame, slot, old, idf)
-    if reduced == kept:
-        return kept
+    return best_of(engine, [reduced, kept], slot, kept, exclude, idf)
+
+
+def best_of(engine, candidates: list[str], slot: str, whole: str, exclude: list[str], idf) -> str:
+    """The candidate query whose papers (past the excluded ones) the gate answers, and whose best paper
+    covers the new slot, then ``whole`` (the slot in its full context), best; on a tie, the first."""
+    if len(set(candidates)) == 1:
+        return candidates[0]
 
     def quality(query: str) -> tuple[bool, float, float]:
         hits = [h for h in engine.search(query, k=engine.settings.top_k + len(exclude)) if h.title not in exclude]
         if not hits:
             return (False, 0.0, 0.0)
         answered = not engine.gate.decide(query, hits, engine.score_sentences(query, hits)).refuse
-        return (answered, round(_coverage(slot, hits[0], idf), 2), _coverage(kept, hits[0], idf))
+        return (answered, round(_coverage(slot, hits[0], idf), 2), _coverage(whole, hits[0], idf))
 
-    return max((reduced, kept), key=quality)  # on a tie, the shorter question
+    return max(candidates, key=quality)
+
+
+def named_paper(engine, query: str, subject: str, exclude: list[str], idf) -> list[str]:
+    """The paper an ellipsis's new subject names ("And RooseBERT?", "same q for the portuguese one"): the
+    best paper for ``query`` past the excluded ones, when its title holds every content word of the subject.
+
+    The follow-up is then about that paper, as a pronoun follow-up is about the paper just cited: the
+    answer quotes its closest sentence, saying so when its abstract does not state what is asked, rather
+    than refusing a filled-in question whose wording the user never typed.
+    """
+    subject = " ".join(w for w in subject.split() if w.casefold() not in PAPER_NOUNS)
+    hits = [h for h in engine.search(query, k=engine.settings.top_k + len(exclude)) if h.title not in exclude]
+    if hits and content_words(subject) and title_coverage(subject, hits[0].title, idf) >= 0.999:
+        return [hits[0].title]
+    return []
+
+
+def plural(frame: str) -> bool:
+    """Does the question ask for several papers (a list, an overview, a comparison)?"""
+    from rag.answer.intent import COMPARE, LIST, OVERVIEW, detect
+
+    return detect(frame).kind in (LIST, OVERVIEW, COMPARE)
 
 
 def fill_frame(frame: str, slot: str, old: list[Hit], idf) -> str:
@@ -175,11 +206,21 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
         return Plan(question, "switch", exclude=exclude)
     slot = ellipsis_slot(question, previous.frame)
     if slot is not None:
+        slot, ask = own_ask(slot)
         fits = [h.title for h in old if _coverage(slot, h, idf) >= 0.999]  # the new slot may fit the old paper
         exclude = [h.title for h in old if h.title not in fits]
+        if ask:  # "What about VLN-BERT? What extra data did it use?": its own question, about the new subject
+            subject = strip_preposition(slot)
+            alone = resolve_anaphor(ask, subject, shown=subject)
+            # "what about the second-generation version, ...": a subject named relative to the old paper
+            related = with_title(alone, [h.title for h in old[:1]])
+            query = best_of(engine, [alone, related], subject, related, exclude, idf)
+            return Plan(query, "ellipsis", exclude=exclude, about=named_paper(engine, query, subject, exclude, idf))
         filled = best_filling(engine, previous.frame, slot, old, exclude, idf)
         # "And for Korean?" after "And for Nepali?" fills the same frame: slots replace, never pile up
-        return Plan(filled, "ellipsis", exclude=exclude, base=filled.removesuffix(_slot_suffix(slot)))
+        about = [] if plural(previous.frame) else named_paper(engine, filled, strip_preposition(slot), exclude, idf)
+        return Plan(filled, "ellipsis", exclude=exclude, base=filled.removesuffix(_slot_suffix(slot)), about=about,
+                    ask=fill_frame(previous.frame, slot, [], idf) if about else "")
     anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
     implicit = not anaphor and word_count(question) <= FRAGMENT_WORDS
     if not old or not (anaphor or implicit):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.chat.cues import asked_thing, ellipsis_slot, has_anaphor, resolve_anaphor, seeks_paper
+from rag.chat.cues import asked_thing, ellipsis_slot, has_anaphor, own_ask, resolve_anaphor, seeks_paper
 
 TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
 
@@ -33,6 +33,19 @@ def test_ellipsis_slot_is_the_new_slot_and_a_new_ask_is_no_ellipsis():
     assert ellipsis_slot("and the contrastive loss they proposed?", asking) is None, "a pronoun: the same paper"
     about_a_paper = "What is TorchTitan?"
     assert ellipsis_slot("grokking in LLM pretraining?", about_a_paper) is None
+    assert ellipsis_slot("Same question for MIND.", about_a_paper) == "MIND"
+    assert ellipsis_slot("same q for the portuguese one", about_a_paper) == "the portuguese one"
+
+
+def test_a_slot_with_its_own_question_is_split_into_subject_and_ask():
+    asking = "What evaluation suite did the Sabia paper use?"
+    slot = ellipsis_slot("What about the Vietnamese T5 model, which tasks was it benchmarked on?", asking)
+    assert own_ask(slot) == ("the Vietnamese T5 model", "which tasks was it benchmarked on")
+    assert own_ask(ellipsis_slot("What about VLN-BERT? What extra data did it use?", asking)) == (
+        "VLN-BERT", "What extra data did it use")
+    assert own_ask("galaxies, spirals") == ("galaxies, spirals", ""), "a list of slots has no question of its own"
+    assert own_ask("for Nepali") == ("for Nepali", "")
+    assert resolve_anaphor("what extra data did it use", "VLN-BERT", shown="VLN-BERT") == "what extra data did VLN-BERT use"
 
 
 def test_anaphor_is_replaced_by_the_papers_name():

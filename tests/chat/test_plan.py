@@ -63,6 +63,9 @@ TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready 
 DOLMA = "Dolma: an Open Corpus of Three Trillion Tokens for Language Model Pretraining Research"
 MASK_MATCH = "Mask & Match: Learning to Recognize Handwritten Math with Self-Supervised Attention"
 DEPTH = "Beyond the Surface: Probing the Ideological Depth of Large Language Models"
+ROOSEBERT = "RooseBERT: A New Deal For Political Language Modelling"
+SABIA = "Sabiá: Portuguese Large Language Models"
+VLN_BERT = "Improving Vision-and-Language Navigation with Image-Text Pairs from the Web"
 
 
 def sentences_of(text: str) -> set[str]:
@@ -141,6 +144,27 @@ def test_and_with_a_new_name_asks_the_last_question_about_that_paper(engine):
     follow = session.ask("and the ideological depth one")
     assert session.turns[-1].kind == "ellipsis"
     assert [c.title for c in follow.citations][:1] == [DEPTH]
+
+
+def test_an_ellipsis_that_names_a_paper_answers_from_that_paper_instead_of_refusing(engine):
+    """"And RooseBERT?" after a question about EduBERT: the filled-in question is the user's last question
+    about RooseBERT, so its answer quotes RooseBERT even where the wording was never typed by the user."""
+    session = engine.chat()
+    session.ask("What kind of text was EduBERT pretrained on?")
+    follow = session.ask("And RooseBERT?")
+    assert session.turns[-1].kind == "ellipsis" and not follow.refused, follow.text
+    assert [c.title for c in follow.citations] == [ROOSEBERT]
+    follow = session.ask("same q for the portuguese one")
+    assert [c.title for c in follow.citations] == [SABIA], follow.text
+
+
+def test_what_about_a_new_subject_with_its_own_question_asks_that_question_of_it(engine):
+    session = engine.chat()
+    session.ask("What new annotations did the GELA vision-and-language navigation paper add?")
+    follow = session.ask("What about VLN-BERT? What extra data did it use?")
+    assert session.turns[-1].kind == "ellipsis"
+    assert follow.standalone_question == "What extra data did VLN-BERT use"
+    assert [c.title for c in follow.citations][:1] == [VLN_BERT]
 
 
 def test_three_turns_about_one_paper_never_repeat_an_answer(engine):
