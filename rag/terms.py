@@ -55,6 +55,20 @@ _NUMBER = re.compile(
     r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?"
     r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×))?(?![a-z\d]|\.\d)", re.I)
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
+
+
+def _number_words(text: str) -> list[re.Match]:
+    """The spelled-out numbers of ``text``; "one" only where it counts something ("one epoch"), not where it
+    stands for a thing ("which one is", "the portuguese one", "one of the"): a pronoun is no number to match."""
+    out = []
+    for match in _NUMBER_WORD.finditer(text):
+        if match.group(1).lower() == "one":
+            following = _NEXT_WORD.match(text, match.end())
+            if not following or following.group(1).lower() in stopwords():
+                continue
+        out.append(match)
+    return out
 #: A name and its version: "OLMo 2", "GPT-4", "qwen 2.5", "CodeT5 plus", "codet5-plus" (not "1.5-Pints": that 1.5
 #: is Pints'); one term, so "GPT-4" is never matched by any "GPT".
 _VERSIONED = re.compile(r"([^\W_][\w+.\-]*?)(?:\s+|-(?=plus\b|\d))(\d{1,2}(?:\.\d)?|plus)(?!\.\d)(?!-\w)\b", re.I)
@@ -71,7 +85,7 @@ def numbers(text: str) -> set[float]:
         value = float(match.group(1).replace(",", ""))
         unit = (match.group(2) or "").lower()
         values.add(round(value * _SCALE.get(unit, 1.0), 6))
-    for match in _NUMBER_WORD.finditer(text):
+    for match in _number_words(text):
         values.add(float(_NUMBER_WORDS[match.group(1).lower()]))
     return values
 
@@ -83,7 +97,7 @@ def _glued(text: str, start: int) -> bool:
 
 def _number_spans(text: str) -> list[tuple[int, int]]:
     return ([m.span() for m in _NUMBER.finditer(text) if not _glued(text, m.start())]
-            + [m.span() for m in _NUMBER_WORD.finditer(text)])
+            + [m.span() for m in _number_words(text)])
 
 
 @dataclass
@@ -108,7 +122,7 @@ def question_terms(question: str) -> list[Term]:
             value = next(iter(numbers(match.group())), None)
             if value is not None and all(t.value != value for t in terms):
                 terms.append(Term(f"{value:g}", "number", value, match.start()))
-    for match in _NUMBER_WORD.finditer(question):
+    for match in _number_words(question):
         value = float(_NUMBER_WORDS[match.group(1).lower()])
         if all(t.value != value for t in terms):
             terms.append(Term(f"{value:g}", "number", value, match.start()))

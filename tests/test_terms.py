@@ -25,6 +25,13 @@ def test_numbers_inside_names_are_not_numbers():
     assert numbers("360Zhinao on 3.4T tokens, 53k rows, 10x faster") == {3.4e12, 53e3, 10.0}
 
 
+def test_one_is_a_number_only_where_it_counts_something():
+    """"which one is the babylm paper" asks for no number 1 (the gate would miss it in every abstract)."""
+    for pronoun in ("which one is the babylm curriculum paper?", "same q for the portuguese one", "one of the models"):
+        assert numbers(pronoun) == set(), pronoun
+    assert numbers("pretrained for one epoch on ten datasets") == {1.0, 10.0}
+
+
 @pytest.mark.parametrize(("a", "b"), [
     ("CodeT5 plus", "CodeT5+"), ("OLMo-2", "olmo 2"), ("olmo2", "OLMo 2"), ("X-2", "X2"), ("gpt 4", "GPT-4"),
 ])

@@ -16,6 +16,7 @@ from rag.answer import compose as composer
 from rag.answer import extractive
 from rag.answer.citations import cite
 from rag.answer.extractive import Scored
+from rag.answer.screen import quotable
 from rag.answerable import named_sources
 from rag.config import REFUSAL, Settings
 from rag.llm.registry import Backends
@@ -134,7 +135,8 @@ class Answerer:
             numbers = {i for i, h in enumerate(hits, start=1) if h.title in about}
             if numbers:
                 scored = [s for s in scored if s.source in numbers]
-        return [s for s in scored if not repeats(s.sentence, list(avoid))]
+        # the follow-up path quotes these directly: the composer's screen applies (instructions are data)
+        return [s for s in quotable(scored, focus or query) if not repeats(s.sentence, list(avoid))]
 
     def _lead(self, ask: str, hits: list[Hit], evidence: list[Scored], numbers: list[int],
               refused: bool = False) -> str:

@@ -91,6 +91,12 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
     """
     text = question.strip()
     lead = _ELLIPSIS_LEAD.match(text)
+    conjunction = _AND.match(text)
+    if not lead and conjunction and own_ask(text[conjunction.end():])[1]:
+        rest = text[conjunction.end():]  # "and megalodon, what'd it get compared against": its own question
+        subject = own_ask(rest)[0]
+        if not _WH.match(subject) and not has_anaphor(subject):
+            return rest.strip().rstrip("?.! ")
     if lead:
         rest = text[lead.end():]
         if _WH.match(rest) and not rest.lower().startswith(("what about", "how about")):

@@ -211,7 +211,7 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
         exclude = [h.title for h in old if h.title not in fits]
         if ask:  # "What about VLN-BERT? What extra data did it use?": its own question, about the new subject
             subject = strip_preposition(slot)
-            alone = resolve_anaphor(ask, subject, shown=subject)
+            alone = resolve_anaphor(ask, subject, shown=subject).rstrip(" ?") + "?"
             # "what about the second-generation version, ...": a subject named relative to the old paper
             related = with_title(alone, [h.title for h in old[:1]])
             query = best_of(engine, [alone, related], subject, related, exclude, idf)

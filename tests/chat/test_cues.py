@@ -43,6 +43,9 @@ def test_a_slot_with_its_own_question_is_split_into_subject_and_ask():
     assert own_ask(slot) == ("the Vietnamese T5 model", "which tasks was it benchmarked on")
     assert own_ask(ellipsis_slot("What about VLN-BERT? What extra data did it use?", asking)) == (
         "VLN-BERT", "What extra data did it use")
+    assert own_ask(ellipsis_slot("and megalodon, what'd it get compared against", asking)) == (
+        "megalodon", "what'd it get compared against"), "'and <subject>, <question>' too"
+    assert ellipsis_slot("and their results, how good were they?", asking) is None, "a pronoun subject: the same paper"
     assert own_ask("galaxies, spirals") == ("galaxies, spirals", ""), "a list of slots has no question of its own"
     assert own_ask("for Nepali") == ("for Nepali", "")
     assert resolve_anaphor("what extra data did it use", "VLN-BERT", shown="VLN-BERT") == "what extra data did VLN-BERT use"

@@ -163,7 +163,7 @@ def test_what_about_a_new_subject_with_its_own_question_asks_that_question_of_it
     session.ask("What new annotations did the GELA vision-and-language navigation paper add?")
     follow = session.ask("What about VLN-BERT? What extra data did it use?")
     assert session.turns[-1].kind == "ellipsis"
-    assert follow.standalone_question == "What extra data did VLN-BERT use"
+    assert follow.standalone_question == "What extra data did VLN-BERT use?"
     assert [c.title for c in follow.citations][:1] == [VLN_BERT]
 
 
