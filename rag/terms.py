@@ -56,6 +56,8 @@ _NUMBER = re.compile(
     r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×))?(?![a-z\d]|\.\d)", re.I)
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
+#: "what kind / type / sort of X": framing words, not something an abstract must mention.
+_KIND_OF = re.compile(r"\b(?:kinds?|types?|sorts?)\s+of\b", re.I)
 
 
 def _number_words(text: str) -> list[re.Match]:
@@ -131,6 +133,7 @@ def question_terms(question: str) -> list[Term]:
         masked[start:end] = " " * (end - start)
     # "code+language", "real+rewritten": two words joined by "+", not a name like "CodeT5+" or "C++"
     text = _PLUS_JOINED.sub(" ", "".join(masked))
+    text = _KIND_OF.sub(lambda m: " " * len(m.group()), text)  # "what kind of text": the thing asked is "text"
     # re-attach "X 2" / "X plus" to their name from the original text
     joined = re.finditer(_VERSIONED.pattern + r"(?!\s*(?:%|percent|[kmbt]\b|billion|million))", question, re.I)
     merged = {m.group(1) for m in joined if not m.group(1).isdigit() and fold(m.group(1)) not in stopwords()}

@@ -25,6 +25,13 @@ def test_numbers_inside_names_are_not_numbers():
     assert numbers("360Zhinao on 3.4T tokens, 53k rows, 10x faster") == {3.4e12, 53e3, 10.0}
 
 
+def test_kind_of_is_framing_not_a_term_an_abstract_must_mention():
+    """"What kind of text was EduBERT pretrained on?" was refused because no abstract says "kind"."""
+    assert [t.text for t in question_terms("What kind of text was EduBERT pretrained on?")] == [
+        "text", "EduBERT", "pretrained"]
+    assert [t.text for t in question_terms("which types of tokenizer")] == ["tokenizer"]
+
+
 def test_one_is_a_number_only_where_it_counts_something():
     """"which one is the babylm paper" asks for no number 1 (the gate would miss it in every abstract)."""
     for pronoun in ("which one is the babylm curriculum paper?", "same q for the portuguese one", "one of the models"):

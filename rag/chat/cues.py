@@ -93,10 +93,8 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
     lead = _ELLIPSIS_LEAD.match(text)
     conjunction = _AND.match(text)
     if not lead and conjunction and own_ask(text[conjunction.end():])[1]:
-        rest = text[conjunction.end():]  # "and megalodon, what'd it get compared against": its own question
-        subject = own_ask(rest)[0]
-        if not _WH.match(subject) and not has_anaphor(subject):
-            return rest.strip().rstrip("?.! ")
+        # "and megalodon, what'd it get compared against": a new subject with its own question
+        return text[conjunction.end():].strip().rstrip("?.! ")
     if lead:
         rest = text[lead.end():]
         if _WH.match(rest) and not rest.lower().startswith(("what about", "how about")):
@@ -123,7 +121,7 @@ def own_ask(slot: str) -> tuple[str, str]:
     """
     for match in _OWN_ASK.finditer(slot):
         head, ask = slot[:match.start()].strip(), slot[match.end():].strip()
-        if head and _WH.match(ask):
+        if head and _WH.match(ask) and not _WH.match(head) and not has_anaphor(head):  # "their results, how …"
             return head, ask
     return slot, ""
 

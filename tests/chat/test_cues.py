@@ -48,6 +48,7 @@ def test_a_slot_with_its_own_question_is_split_into_subject_and_ask():
     assert ellipsis_slot("and their results, how good were they?", asking) is None, "a pronoun subject: the same paper"
     assert own_ask("galaxies, spirals") == ("galaxies, spirals", ""), "a list of slots has no question of its own"
     assert own_ask("for Nepali") == ("for Nepali", "")
+    assert own_ask("their results, how good were they") == ("their results, how good were they", ""), "same paper"
     assert resolve_anaphor("what extra data did it use", "VLN-BERT", shown="VLN-BERT") == "what extra data did VLN-BERT use"
 
 
