@@ -59,6 +59,12 @@ _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 #: "what kind / type / sort of X": framing words, not something an abstract must mention.
 _KIND_OF = re.compile(r"\b(?:kinds?|types?|sorts?)\s+of\b", re.I)
 
+#: A name and its version: "OLMo 2", "GPT-4", "qwen 2.5", "CodeT5 plus", "codet5-plus" (not "1.5-Pints": that 1.5
+#: is Pints'); one term, so "GPT-4" is never matched by any "GPT".
+_VERSIONED = re.compile(r"([^\W_][\w+.\-]*?)(?:\s+|-(?=plus\b|\d))(\d{1,2}(?:\.\d)?|plus)(?!\.\d)(?!-\w)\b", re.I)
+_PLUS_JOINED = re.compile(r"(?<=[a-z]{3})\+(?=[a-z]{3})")
+_PIECE = re.compile(r"[^\s\-/,;:()\[\]\"'“”‘’]+")
+
 
 def _number_words(text: str) -> list[re.Match]:
     """The spelled-out numbers of ``text``; "one" only where it counts something ("one epoch"), not where it
@@ -71,11 +77,6 @@ def _number_words(text: str) -> list[re.Match]:
                 continue
         out.append(match)
     return out
-#: A name and its version: "OLMo 2", "GPT-4", "qwen 2.5", "CodeT5 plus", "codet5-plus" (not "1.5-Pints": that 1.5
-#: is Pints'); one term, so "GPT-4" is never matched by any "GPT".
-_VERSIONED = re.compile(r"([^\W_][\w+.\-]*?)(?:\s+|-(?=plus\b|\d))(\d{1,2}(?:\.\d)?|plus)(?!\.\d)(?!-\w)\b", re.I)
-_PLUS_JOINED = re.compile(r"(?<=[a-z]{3})\+(?=[a-z]{3})")
-_PIECE = re.compile(r"[^\s\-/,;:()\[\]\"'“”‘’]+")
 
 
 def numbers(text: str) -> set[float]:

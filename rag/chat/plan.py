@@ -66,8 +66,8 @@ class Plan:
     standalone: str  # the query used for retrieval (shown to the user as "searched for")
     kind: str = "new"  # new | anaphor | ellipsis | switch
     focus: str = ""  # anaphors: the question with the paper's name for the pronoun (without the title)
-    ask: str = ""  # anaphors: what the evidence sentence must answer (the follow-up as typed)
-    about: list[str] = field(default_factory=list)  # anaphor: the titles the pronoun stands for
+    ask: str = ""  # what the evidence sentence must answer (anaphor: the follow-up as typed)
+    about: list[str] = field(default_factory=list)  # the titles a pronoun (or an ellipsis's named paper) stands for
     exclude: list[str] = field(default_factory=list)  # titles not to retrieve (ellipsis: the previous paper)
     base: str = ""  # ellipsis: the frame without any slot, which the next ellipsis fills in turn
 
@@ -105,7 +105,17 @@ def with_title(focus: str, titles: list[str]) -> str:
     return f"{focus} ({'; '.join(extra)})" if extra else focus
 
 
-def best_filling(engine, frame: str, slot: str, old: list[Hit], exclude: list[str], idf) -> str:
+def past(engine, query: str, exclude: list[str], searched: dict[str, list[Hit]]) -> list[Hit]:
+    """The papers ``query`` retrieves, past the excluded ones; ``searched`` keeps them, so the choice of a
+    filling and the named-paper test read one search per candidate query."""
+    if query not in searched:
+        hits = engine.search(query, k=engine.settings.top_k + len(exclude))
+        searched[query] = [h for h in hits if h.title not in exclude]
+    return searched[query]
+
+
+def best_filling(engine, frame: str, slot: str, old: list[Hit], exclude: list[str], idf,
+                 searched: dict[str, list[Hit]]) -> str:
     """The frame filled with the new slot: with the old slot's words dropped, or all of the frame kept,
     whichever retrieves (past the excluded paper) papers that answer it (the refusal gate) and a best
     paper covering the new slot better.
@@ -116,17 +126,18 @@ def best_filling(engine, frame: str, slot: str, old: list[Hit], exclude: list[st
     """
     kept = fill_frame(frame, slot, [], idf)
     reduced = fill_frame(frame, slot, old, idf)
-    return best_of(engine, [reduced, kept], slot, kept, exclude, idf)
+    return best_of(engine, [reduced, kept], slot, kept, exclude, idf, searched)
 
 
-def best_of(engine, candidates: list[str], slot: str, whole: str, exclude: list[str], idf) -> str:
+def best_of(engine, candidates: list[str], slot: str, whole: str, exclude: list[str], idf,
+            searched: dict[str, list[Hit]]) -> str:
     """The candidate query whose papers (past the excluded ones) the gate answers, and whose best paper
     covers the new slot, then ``whole`` (the slot in its full context), best; on a tie, the first."""
     if len(set(candidates)) == 1:
         return candidates[0]
 
     def quality(query: str) -> tuple[bool, float, float]:
-        hits = [h for h in engine.search(query, k=engine.settings.top_k + len(exclude)) if h.title not in exclude]
+        hits = past(engine, query, exclude, searched)
         if not hits:
             return (False, 0.0, 0.0)
         answered = not engine.gate.decide(query, hits, engine.score_sentences(query, hits)).refuse
@@ -135,7 +146,8 @@ def best_of(engine, candidates: list[str], slot: str, whole: str, exclude: list[
     return max(candidates, key=quality)
 
 
-def named_paper(engine, query: str, subject: str, exclude: list[str], idf) -> list[str]:
+def named_paper(engine, query: str, subject: str, exclude: list[str], idf,
+                searched: dict[str, list[Hit]]) -> list[str]:
     """The paper an ellipsis's new subject names ("And RooseBERT?", "same q for the portuguese one"): the
     best paper for ``query`` past the excluded ones, when its title holds every content word of the subject.
 
@@ -144,7 +156,7 @@ def named_paper(engine, query: str, subject: str, exclude: list[str], idf) -> li
     than refusing a filled-in question whose wording the user never typed.
     """
     subject = " ".join(w for w in subject.split() if w.casefold() not in PAPER_NOUNS)
-    hits = [h for h in engine.search(query, k=engine.settings.top_k + len(exclude)) if h.title not in exclude]
+    hits = past(engine, query, exclude, searched)
     if hits and content_words(subject) and title_coverage(subject, hits[0].title, idf) >= 0.999:
         return [hits[0].title]
     return []
@@ -209,16 +221,19 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
         slot, ask = own_ask(slot)
         fits = [h.title for h in old if _coverage(slot, h, idf) >= 0.999]  # the new slot may fit the old paper
         exclude = [h.title for h in old if h.title not in fits]
+        searched: dict[str, list[Hit]] = {}
         if ask:  # "What about VLN-BERT? What extra data did it use?": its own question, about the new subject
             subject = strip_preposition(slot)
             alone = resolve_anaphor(ask, subject, shown=subject).rstrip(" ?") + "?"
             # "what about the second-generation version, ...": a subject named relative to the old paper
             related = with_title(alone, [h.title for h in old[:1]])
-            query = best_of(engine, [alone, related], subject, related, exclude, idf)
-            return Plan(query, "ellipsis", exclude=exclude, about=named_paper(engine, query, subject, exclude, idf))
-        filled = best_filling(engine, previous.frame, slot, old, exclude, idf)
+            query = best_of(engine, [alone, related], subject, related, exclude, idf, searched)
+            return Plan(query, "ellipsis", exclude=exclude,
+                        about=named_paper(engine, query, subject, exclude, idf, searched))
+        filled = best_filling(engine, previous.frame, slot, old, exclude, idf, searched)
         # "And for Korean?" after "And for Nepali?" fills the same frame: slots replace, never pile up
-        about = [] if plural(previous.frame) else named_paper(engine, filled, strip_preposition(slot), exclude, idf)
+        about = [] if plural(previous.frame) else named_paper(engine, filled, strip_preposition(slot), exclude, idf,
+                                                              searched)
         return Plan(filled, "ellipsis", exclude=exclude, base=filled.removesuffix(_slot_suffix(slot)), about=about,
                     ask=fill_frame(previous.frame, slot, [], idf) if about else "")
     anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
