@@ -257,6 +257,12 @@ class Engine:
             self.index_guard.confirm()
         return hits
 
+    def paper(self, title: str) -> Hit | None:
+        """The indexed paper with exactly this ``title``, or None."""
+        from rag.retrieve import paper_hit
+        self.index_guard.check()
+        return paper_hit(self.store, title)
+
     def clean_question(self, question: str) -> str:
         """``question`` ready for retrieval (rag.question); BadQuestion when it cannot be used."""
         return clean_question(question, self.settings.max_question_chars)
@@ -307,6 +313,9 @@ class Engine:
         depth = k * composer.DEPTH if intent.kind in (LIST, OVERVIEW, COMPARE) and not about else k
         candidates = self.search(query, k=depth + len(exclude), filters=filters, retriever=retriever)
         candidates = [h for h in candidates if h.title not in exclude][:depth]
+        if about:  # a follow-up about a cited paper answers from it, even when its own words retrieve others
+            from rag.retrieve import pin
+            candidates = pin(candidates, [self.paper(t) for t in about if t not in {h.title for h in candidates}], k)
         hits = candidates[:k]
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)

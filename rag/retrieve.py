@@ -175,6 +175,24 @@ def fuse(dense: list[_Chunk], lexical: list[_Chunk], rrf_k: int = 60, titled: li
     return sorted(hits.values(), key=lambda h: (-h.score, -h.dense))
 
 
+def paper_hit(store: Store, title: str) -> Hit | None:
+    """The paper titled exactly ``title`` as a Hit (its whole abstract is in every chunk's metadata), or None:
+    searching for a generic title ("Exploring the Limits of Weakly Supervised Pretraining") may not find it."""
+    found = store.titled(title)
+    if not found:
+        return None
+    cid, text, meta = found
+    return _hit_from(_Chunk(cid, text, meta, 0.0), str(meta.get("paper_id") or cid.split(":")[0]))
+
+
+def pin(candidates: list[Hit], papers: list[Hit | None], k: int) -> list[Hit]:
+    """``candidates`` with ``papers`` among the first ``k``: placed last of them, so the refusal gate and the
+    ranking still read the search's own best papers first."""
+    papers = [p for p in papers if p]
+    keep = max(k - len(papers), 0)
+    return candidates[:keep] + papers + candidates[keep:] if papers else candidates
+
+
 def _body(text: str) -> str:
     """Chunk text without its leading title line."""
     return text.split("\n", 1)[1] if "\n" in text else text

@@ -136,6 +136,12 @@ class Store:
                     return
                 offset += page
 
+    def titled(self, title: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(id, text, metadata) of one chunk of the paper with exactly this title, or None."""
+        with self._guard():
+            got = self.collection.get(where={"title": title}, include=["documents", "metadatas"], limit=1)
+        return (got["ids"][0], got["documents"][0], got["metadatas"][0] or {}) if got["ids"] else None
+
     def delete(self, ids: list[str]) -> None:
         if not ids:
             return

@@ -50,3 +50,11 @@ def test_chat_follow_up_is_condensed(engine):
     assert TOWER in [h.title for h in follow.sources]
     other = engine.chat().ask("which languages does it cover?")
     assert other.standalone_question == "which languages does it cover?", "sessions share no history"
+
+
+def test_a_paper_is_found_by_its_exact_title_even_when_search_would_not_rank_it(engine):
+    title = "Exploring the Limits of Weakly Supervised Pretraining"
+    paper = engine.paper(title)
+    assert paper is not None and paper.title == title and "hashtags" in paper.abstract
+    assert engine.paper("Exploring the limits") is None, "exact titles only"
+    assert engine.paper('" OR 1=1 --') is None

@@ -29,6 +29,16 @@ _SEEKS_PAPER = re.compile(
     r"|\bis there\b|\bare there\b|\bswitching to\b|\bdifferent topic\b|\bwhich\b(?:\s+[\w+\-]+){1,4}\s+is it\b"
     r"|\bthe (?:one|paper|work|study) (?:that|which|where|with|about|on)\b",
     re.I)
+#: Social openers before a question ("thanks. now, ...", "great! also, ..."): not part of what is asked.
+_SOCIAL = (r"(?:ok(?:ay)?|thanks|thank you|thx|great|cool|nice|perfect|got it|interesting|alright|now|so|also|btw|"
+           r"by the way)\b")
+#: Announcing a new topic ("unrelated: ...", "different question - ...", "on another note, ..."): what follows
+#: stands alone, whatever pronouns it has ("... MosaicBERT use for its MLM objective").
+_TOPIC_CHANGE = (r"(?:(?:an?\s+)?(?:unrelated|new|different|separate|another|other)\s+(?:question|topic|subject|thing|q)\b"
+                 r"|unrelated\b|chang(?:e|ing) (?:of )?(?:the )?(?:topic|subject)|switching (?:gears|topics?)"
+                 r"|on (?:another|a different|an unrelated) note)")
+_NEW_TOPIC = re.compile(rf"^\s*(?:{_SOCIAL}[,.!:;\s-]*)*{_TOPIC_CHANGE}", re.I)
+_OPENER = re.compile(rf"^\s*(?:(?:{_SOCIAL}|{_TOPIC_CHANGE})[,.!:;\s-]+)+", re.I)
 #: ... and those that want a paper other than the one just cited.
 _ANOTHER = re.compile(r"\b(?:another|other|different|else)\b", re.I)
 #: Lead-ins of an elliptical follow-up; the rest is the new slot.
@@ -60,7 +70,8 @@ def has_anaphor(question: str) -> bool:
 
 
 def seeks_paper(question: str) -> bool:
-    return bool(_SEEKS_PAPER.search(question))
+    """The question asks for a (new) paper, or announces a new topic: it stands alone."""
+    return bool(_SEEKS_PAPER.search(question) or _NEW_TOPIC.search(question))
 
 
 def wants_another(question: str) -> bool:
@@ -134,6 +145,12 @@ def as_slot(slot: str) -> str:
 def strip_preposition(slot: str) -> str:
     """"for clinical LLMs" -> "clinical LLMs": the subject of a slot, to stand where a pronoun was."""
     return _LEADING_PREP.sub("", slot)
+
+
+def without_opener(question: str) -> str:
+    """``question`` without its social opener, when a question of at least three words remains."""
+    rest = _OPENER.sub("", question, count=1)
+    return rest if rest != question and len(rest.split()) >= 3 else question
 
 
 def without_dangling(frame: str) -> str:

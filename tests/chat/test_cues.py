@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rag.chat.cues import asked_thing, ellipsis_slot, has_anaphor, own_ask, resolve_anaphor, seeks_paper
+from rag.chat.cues import (
+    asked_thing,
+    ellipsis_slot,
+    has_anaphor,
+    own_ask,
+    resolve_anaphor,
+    seeks_paper,
+    without_opener,
+)
 
 TORCHTITAN = "TorchTitan: One-stop PyTorch native solution for production ready LLM pre-training"
 
@@ -62,3 +70,15 @@ def test_anaphor_is_replaced_by_the_papers_name():
 def test_asked_thing_is_what_a_which_question_wants():
     assert asked_thing("and which dataset?") == "dataset"
     assert asked_thing("which kind?") == "" and asked_thing("what does it report?") == ""
+
+
+def test_an_announced_topic_change_stands_alone_and_social_openers_are_not_searched_for():
+    assert seeks_paper("unrelated: what masking ratio does MosaicBERT use for its MLM objective?")
+    assert seeks_paper("thanks! different question - how big is the corpus?")
+    assert seeks_paper("On another note, what is its size?")
+    assert not seeks_paper("which tasks are unrelated to it?"), "only as an opener"
+    assert not seeks_paper("what hardware was it trained on?")
+    assert without_opener("thanks. now, which work pretrains a plankton encoder?") == "which work pretrains a plankton encoder?"
+    assert without_opener("unrelated: what masking ratio does MosaicBERT use?") == "what masking ratio does MosaicBERT use?"
+    assert without_opener("so what is the result of GPT?") == "what is the result of GPT?"
+    assert without_opener("ok thanks") == "ok thanks", "nothing is left to ask"

@@ -66,6 +66,10 @@ DEPTH = "Beyond the Surface: Probing the Ideological Depth of Large Language Mod
 ROOSEBERT = "RooseBERT: A New Deal For Political Language Modelling"
 SABIA = "Sabiá: Portuguese Large Language Models"
 VLN_BERT = "Improving Vision-and-Language Navigation with Image-Text Pairs from the Web"
+GELA = "Grounded Entity-Landmark Adaptive Pre-training for Vision-and-Language Navigation"
+HASHTAGS = "Exploring the Limits of Weakly Supervised Pretraining"
+GAPERON = "Gaperon: A Peppered English-French Generative Language Model Suite"
+MOSAICBERT = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
 
 
 def sentences_of(text: str) -> set[str]:
@@ -136,6 +140,50 @@ def test_a_question_with_a_dummy_it_that_names_a_new_subject_drops_the_history(e
     session.ask("what level of weight sparsity does MediSwift use during pretraining")
     session.ask("what hardware was it trained on?")
     assert session.turns[-1].kind == "anaphor"
+
+
+def test_a_pronoun_follow_up_answers_from_the_cited_paper_even_when_its_words_retrieve_others(engine):
+    """The resolved question ("what kind of neural networks did <generic title> train") retrieves other papers
+    first; the follow-up is still about the paper just cited, which is added to the sources."""
+    session = engine.chat()
+    first = session.ask("the study where they pretrain image models on billions of social media photos with "
+                        "hashtags - what top-1 ImageNet accuracy did they report?")
+    assert [c.title for c in first.citations] == [HASHTAGS]
+    assert HASHTAGS not in [h.title for h in engine.search(
+        f"and what kind of neural networks did \u201c{HASHTAGS}\u201d train for that?")]
+    follow = session.ask("and what kind of neural networks did they train for that?")
+    assert session.turns[-1].kind == "anaphor"
+    assert [c.title for c in follow.citations] == [HASHTAGS], follow.text
+    assert HASHTAGS in [h.title for h in follow.sources]
+
+
+def test_everyday_words_another_abstract_uses_do_not_make_a_pronoun_follow_up_a_new_question(engine):
+    """"keep" and "happens" are in a grokking abstract and not in Gaperon's: words that common in English
+    weigh little, so "they" still means Gaperon (whose abstract says "continuing training on data mixes")."""
+    session = engine.chat()
+    session.ask("gaperon model sizes?")
+    follow = session.ask("what happens when they keep training on mixes that include the test sets")
+    assert session.turns[-1].kind == "anaphor"
+    assert [c.title for c in follow.citations] == [GAPERON], follow.text
+
+
+def test_an_announced_new_topic_stands_alone_without_its_opener(engine):
+    session = engine.chat()
+    session.ask("'Should We Still Pretrain Encoders with MLM?': how many models did they train, and what size range?")
+    follow = session.ask("unrelated: what masking ratio does MosaicBERT use for its MLM objective?")
+    assert session.turns[-1].kind == "switch"
+    assert follow.standalone_question == "what masking ratio does MosaicBERT use for its MLM objective?"
+    assert MOSAICBERT in [c.title for c in follow.citations], follow.text
+
+
+def test_an_ellipsis_whose_subject_only_the_abstract_names_answers_from_that_paper(engine):
+    """"and for GELA pre-training?": GELA is not in the title; the paper whose abstract holds the subject is
+    the one asked about, even when the filled-in frame retrieves another paper first."""
+    session = engine.chat()
+    session.ask("What web V&L data does VLN-BERT pretrain on before fine-tuning on path-instruction data?")
+    follow = session.ask("and for GELA pre-training?")
+    assert session.turns[-1].kind == "ellipsis"
+    assert [c.title for c in follow.citations] == [GELA], follow.text
 
 
 def test_and_with_a_new_name_asks_the_last_question_about_that_paper(engine):
