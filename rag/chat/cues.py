@@ -35,10 +35,10 @@ _SOCIAL = (r"(?:ok(?:ay)?|thanks|thank you|thx|great|cool|nice|perfect|got it|in
 #: Announcing a new topic ("unrelated: ...", "different question - ...", "on another note, ..."): what follows
 #: stands alone, whatever pronouns it has ("... MosaicBERT use for its MLM objective").
 _TOPIC_CHANGE = (r"(?:(?:an?\s+)?(?:unrelated|new|different|separate|another|other)\s+(?:question|topic|subject|thing|q)\b"
-                 r"|unrelated\b|chang(?:e|ing) (?:of )?(?:the )?(?:topic|subject)|switching (?:gears|topics?)"
+                 r"|unrelated\b|separately\b|chang(?:e|ing) (?:of )?(?:the )?(?:topic|subject)|switching (?:gears|topics?)"
                  r"|on (?:another|a different|an unrelated) note)")
-_NEW_TOPIC = re.compile(rf"^\s*(?:{_SOCIAL}[,.!:;\s-]*)*{_TOPIC_CHANGE}", re.I)
-_OPENER = re.compile(rf"^\s*(?:(?:{_SOCIAL}|{_TOPIC_CHANGE})[,.!:;\s-]+)+", re.I)
+_NEW_TOPIC = re.compile(rf"^\s*(?:(?:{_SOCIAL}|and)[,.!:;\s-]*)*{_TOPIC_CHANGE}", re.I)
+_OPENER = re.compile(rf"^\s*(?:(?:{_SOCIAL}|{_TOPIC_CHANGE}|and)[,.!:;\s-]+)+", re.I)
 #: ... and those that want a paper other than the one just cited.
 _ANOTHER = re.compile(r"\b(?:another|other|different|else)\b", re.I)
 #: Lead-ins of an elliptical follow-up; the rest is the new slot.
@@ -119,6 +119,9 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
     return slot or None
 
 
+#: A question, also with its question word after a preposition ("compared to which model they report the gains").
+_ASKS = re.compile(rf"(?:(?:compared|relative|according)\s+to\s+|(?:on|in|for|from|with|by|against|over)\s+)?"
+                   rf"{_WH.pattern.removeprefix('^')}", re.I)
 #: "the Vietnamese T5 model, which tasks was it benchmarked on": a slot followed by its own question.
 _OWN_ASK = re.compile(r"\s*(?:[,;:?]|\s-)\s*(?=\S)")
 
@@ -132,7 +135,7 @@ def own_ask(slot: str) -> tuple[str, str]:
     """
     for match in _OWN_ASK.finditer(slot):
         head, ask = slot[:match.start()].strip(), slot[match.end():].strip()
-        if head and _WH.match(ask) and not _WH.match(head) and not has_anaphor(head):  # "their results, how …"
+        if head and _ASKS.match(ask) and not _WH.match(head) and not has_anaphor(head):  # "their results, how …"
             return head, ask
     return slot, ""
 

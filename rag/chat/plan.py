@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rag.answerable import content_words, idf_of, paper_text, term_coverage, title_coverage
@@ -176,6 +177,22 @@ def named_paper(engine, query: str, subject: str, exclude: list[str], idf,
     return []
 
 
+#: A quoted span: "the 'Beyond Cosine Decay' paper", “Dolma”; not an apostrophe inside a word ("Don't").
+_QUOTED = re.compile(r"(?:^|(?<=[\s(]))[\"'\u201c\u2018]([^\"\u201c\u201d\u2018\u2019]{3,150}?)[\"'\u201d\u2019]"
+                     r"(?=[\s,.?!;:)]|$)")
+
+
+def quotes_another_paper(engine, question: str, old: list[Hit], idf) -> bool:
+    """Does the question quote the title of a paper other than the cited ones ("And what did the 'Beyond
+    Cosine Decay' paper conclude?")? A quoted title names what is asked about: the question stands alone."""
+    cited = {h.title for h in old}
+    for span in _QUOTED.findall(question):
+        hits = engine.search(span, k=1) if content_words(span) else []
+        if hits and hits[0].title not in cited and title_coverage(span, hits[0].title, idf) >= 0.999:
+            return True
+    return False
+
+
 def plural(frame: str) -> bool:
     """Does the question ask for several papers (a list, an overview, a comparison)?"""
     from rag.answer.intent import COMPARE, LIST, OVERVIEW, detect
@@ -245,6 +262,8 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
                                                               searched)
         return Plan(filled, "ellipsis", exclude=exclude, base=filled.removesuffix(_slot_suffix(slot)), about=about,
                     ask=fill_frame(previous.frame, slot, [], idf) if about else "")
+    if quotes_another_paper(engine, question, old, idf):
+        return Plan(without_opener(question), "switch")
     anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
     implicit = not anaphor and word_count(question) <= FRAGMENT_WORDS
     if not old or not (anaphor or implicit):

@@ -82,3 +82,13 @@ def test_an_announced_topic_change_stands_alone_and_social_openers_are_not_searc
     assert without_opener("unrelated: what masking ratio does MosaicBERT use?") == "what masking ratio does MosaicBERT use?"
     assert without_opener("so what is the result of GPT?") == "what is the result of GPT?"
     assert without_opener("ok thanks") == "ok thanks", "nothing is left to ask"
+    assert seeks_paper("ok and separately: which model suite trains on test sets?")
+    assert without_opener("ok and separately: which model suite trains on test sets?") == \
+        "which model suite trains on test sets?"
+
+
+def test_a_new_subject_with_a_question_fronted_by_a_preposition_is_split_too():
+    assert own_ask("ConvMAE, compared to which model they report the gains") == \
+        ("ConvMAE", "compared to which model they report the gains")
+    assert own_ask("the Korean one, on which benchmark") == ("the Korean one", "on which benchmark")
+    assert own_ask("for Nepali") == ("for Nepali", "")

@@ -70,6 +70,8 @@ GELA = "Grounded Entity-Landmark Adaptive Pre-training for Vision-and-Language N
 HASHTAGS = "Exploring the Limits of Weakly Supervised Pretraining"
 GAPERON = "Gaperon: A Peppered English-French Generative Language Model Suite"
 MOSAICBERT = "MosaicBERT: A Bidirectional Encoder Optimized for Fast Pretraining"
+COSINE = "Beyond Cosine Decay: On the effectiveness of Infinite Learning Rate Schedule for Continual Pre-training"
+CONVMAE = "ConvMAE: Masked Convolution Meets Masked Autoencoders"
 
 
 def sentences_of(text: str) -> set[str]:
@@ -174,6 +176,24 @@ def test_an_announced_new_topic_stands_alone_without_its_opener(engine):
     assert session.turns[-1].kind == "switch"
     assert follow.standalone_question == "what masking ratio does MosaicBERT use for its MLM objective?"
     assert MOSAICBERT in [c.title for c in follow.citations], follow.text
+
+
+def test_a_quoted_title_of_another_paper_makes_a_new_question(engine):
+    session = engine.chat()
+    session.ask("In the continual pretraining paper on how to (re)warm your model, what happens when they "
+                "re-increase the learning rate?")
+    follow = session.ask("And what did the 'Beyond Cosine Decay' paper conclude about schedules?")
+    assert session.turns[-1].kind == "switch", follow.standalone_question
+    assert [c.title for c in follow.citations][:1] == [COSINE], follow.text
+
+
+def test_and_a_new_subject_with_a_question_fronted_by_a_preposition_asks_it_of_that_subject(engine):
+    session = engine.chat()
+    session.ask("dinov2 distilled models, which all-purpose features baseline they surpass?")
+    follow = session.ask("and ConvMAE, compared to which model they report the gains?")
+    assert session.turns[-1].kind == "ellipsis"
+    assert follow.standalone_question.startswith("compared to which model ConvMAE"), follow.standalone_question
+    assert [c.title for c in follow.citations][:1] == [CONVMAE], follow.text
 
 
 def test_an_ellipsis_whose_subject_only_the_abstract_names_answers_from_that_paper(engine):
