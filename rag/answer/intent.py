@@ -141,7 +141,8 @@ def detect(question: str) -> Intent:
     if _COMPARE.search(q) and not value_first and not re.search(
             r"\bcompared? (?:to|with) (?:the )?(?:baselines?|prior|previous|existing)\b", q):
         targets = compare_targets(question)
-        if len(targets) >= 2 or re.search(r"\bcompare\b|\bvs\b|\bversus\b", q):
+        # "X vs Y" needs two sides; "... score before vs after" compares values inside one paper
+        if len(targets) >= 2 or re.search(r"\bcompare\b", q):
             return Intent(COMPARE, wants_number, targets)
     if _SUMMARY.search(q):
         return Intent(SUMMARY, wants_number)

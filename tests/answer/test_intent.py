@@ -32,6 +32,11 @@ def test_detects_the_shape_of_chat_questions(question, kind):
     assert intent.detect(question).kind == kind
 
 
+def test_before_vs_after_compares_values_in_one_paper_not_papers():
+    assert intent.detect("stability gap cpt paper - openllama 3b avg medical score before vs after").kind != intent.COMPARE
+    assert intent.detect("BERT vs RoBERTa").kind == intent.COMPARE
+
+
 def test_a_value_question_wants_a_number():
     assert intent.detect("what wer does wav2vec 2.0 get with 10 min of labels").wants_number
     assert not intent.detect("What is TorchTitan?").wants_number
