@@ -99,13 +99,23 @@ def token_set(text: str) -> set[str]:
     return {t for t in tokens if t}
 
 
+#: A word glued to an acronym in a model name: "MentalBERT", "SciBERT", "EduBERT" (the word, then the acronym).
+_GLUED = re.compile(r"\b([A-Z][a-z]{2,})([A-Z]{2,})\b")
+
+
+def _glued_words(text: str) -> set[str]:
+    """The parts of names glued from a word and an acronym: "MentalBERT" -> mental, bert. A question names
+    such a model in words ("the Chinese mental health BERT")."""
+    return {part.lower() for match in _GLUED.finditer(text) for part in match.groups()}
+
+
 class PaperText:
     """One paper's title + abstract, tokenised once for all the matching rules."""
 
     def __init__(self, hit: Hit) -> None:
         self.text = fold(f"{hit.title}. {hit.abstract or hit.snippet}")
         self.abstract = hit.abstract or hit.snippet
-        self.tokens = token_set(self.text)
+        self.tokens = token_set(self.text) | _glued_words(f"{hit.title} {self.abstract}")
         self.stems = {stem(t) for t in self.tokens}
         self.words = ALNUM_RUN.findall(self.text)
         self.joined = " ".join(self.words)

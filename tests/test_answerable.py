@@ -142,3 +142,11 @@ def test_term_coverage_counts_the_questions_names():
 
     assert term_coverage(question, PaperText(TOWER), rare_name) > term_coverage(question, langsamp, rare_name)
     assert term_coverage("Was GPT-4 evaluated?", PaperText(paper("GPT-4 report", "We evaluate GPT-4.")), flat_idf) == 1.0
+
+
+def test_a_name_glued_from_a_word_and_an_acronym_is_read_as_both_words():
+    """"the Chinese mental health BERT" names Chinese MentalBERT; "RooseBERT" is a BERT-style model."""
+    mental = PaperText(paper("Chinese MentalBERT: Domain-Adaptive Pre-training on Social Media for Chinese Mental "
+                             "Health Text Analysis", "We release Chinese MentalBERT."))
+    assert term_coverage("the Chinese mental health BERT", mental, flat_idf) == pytest.approx(1.0)
+    assert mental.uses("bert") and not PaperText(paper("RoBERTa", "A robustly optimized approach.")).uses("bert")
