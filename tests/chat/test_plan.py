@@ -74,6 +74,15 @@ COSINE = "Beyond Cosine Decay: On the effectiveness of Infinite Learning Rate Sc
 CONVMAE = "ConvMAE: Masked Convolution Meets Masked Autoencoders"
 
 
+def follow_up(engine, first: str, second: str, kind: str):
+    """The answer to ``second`` asked after ``first`` in a new chat, whose plan must be of ``kind``."""
+    session = engine.chat()
+    session.ask(first)
+    follow = session.ask(second)
+    assert session.turns[-1].kind == kind, follow.standalone_question
+    return follow
+
+
 def sentences_of(text: str) -> set[str]:
     from rag.evaluation.dialogues import _sentences
 
@@ -162,36 +171,28 @@ def test_a_pronoun_follow_up_answers_from_the_cited_paper_even_when_its_words_re
 def test_everyday_words_another_abstract_uses_do_not_make_a_pronoun_follow_up_a_new_question(engine):
     """"keep" and "happens" are in a grokking abstract and not in Gaperon's: words that common in English
     weigh little, so "they" still means Gaperon (whose abstract says "continuing training on data mixes")."""
-    session = engine.chat()
-    session.ask("gaperon model sizes?")
-    follow = session.ask("what happens when they keep training on mixes that include the test sets")
-    assert session.turns[-1].kind == "anaphor"
+    follow = follow_up(engine, "gaperon model sizes?",
+                       "what happens when they keep training on mixes that include the test sets", "anaphor")
     assert [c.title for c in follow.citations] == [GAPERON], follow.text
 
 
 def test_an_announced_new_topic_stands_alone_without_its_opener(engine):
-    session = engine.chat()
-    session.ask("'Should We Still Pretrain Encoders with MLM?': how many models did they train, and what size range?")
-    follow = session.ask("unrelated: what masking ratio does MosaicBERT use for its MLM objective?")
-    assert session.turns[-1].kind == "switch"
+    follow = follow_up(engine, "'Should We Still Pretrain Encoders with MLM?': how many models did they train?",
+                       "unrelated: what masking ratio does MosaicBERT use for its MLM objective?", "switch")
     assert follow.standalone_question == "what masking ratio does MosaicBERT use for its MLM objective?"
     assert MOSAICBERT in [c.title for c in follow.citations], follow.text
 
 
 def test_a_quoted_title_of_another_paper_makes_a_new_question(engine):
-    session = engine.chat()
-    session.ask("In the continual pretraining paper on how to (re)warm your model, what happens when they "
-                "re-increase the learning rate?")
-    follow = session.ask("And what did the 'Beyond Cosine Decay' paper conclude about schedules?")
-    assert session.turns[-1].kind == "switch", follow.standalone_question
+    follow = follow_up(engine, "In the continual pretraining paper on how to (re)warm your model, what happens when "
+                               "they re-increase the learning rate?",
+                       "And what did the 'Beyond Cosine Decay' paper conclude about schedules?", "switch")
     assert [c.title for c in follow.citations][:1] == [COSINE], follow.text
 
 
 def test_and_a_new_subject_with_a_question_fronted_by_a_preposition_asks_it_of_that_subject(engine):
-    session = engine.chat()
-    session.ask("dinov2 distilled models, which all-purpose features baseline they surpass?")
-    follow = session.ask("and ConvMAE, compared to which model they report the gains?")
-    assert session.turns[-1].kind == "ellipsis"
+    follow = follow_up(engine, "dinov2 distilled models, which all-purpose features baseline they surpass?",
+                       "and ConvMAE, compared to which model they report the gains?", "ellipsis")
     assert follow.standalone_question.startswith("compared to which model ConvMAE"), follow.standalone_question
     assert [c.title for c in follow.citations][:1] == [CONVMAE], follow.text
 
@@ -199,18 +200,14 @@ def test_and_a_new_subject_with_a_question_fronted_by_a_preposition_asks_it_of_t
 def test_an_ellipsis_whose_subject_only_the_abstract_names_answers_from_that_paper(engine):
     """"and for GELA pre-training?": GELA is not in the title; the paper whose abstract holds the subject is
     the one asked about, even when the filled-in frame retrieves another paper first."""
-    session = engine.chat()
-    session.ask("What web V&L data does VLN-BERT pretrain on before fine-tuning on path-instruction data?")
-    follow = session.ask("and for GELA pre-training?")
-    assert session.turns[-1].kind == "ellipsis"
+    follow = follow_up(engine, "What web V&L data does VLN-BERT pretrain on before fine-tuning on "
+                               "path-instruction data?", "and for GELA pre-training?", "ellipsis")
     assert [c.title for c in follow.citations] == [GELA], follow.text
 
 
 def test_and_with_a_new_name_asks_the_last_question_about_that_paper(engine):
-    session = engine.chat()
-    session.ask("Which paper studies how easily LLM ideology is manipulated through instruction tuning data?")
-    follow = session.ask("and the ideological depth one")
-    assert session.turns[-1].kind == "ellipsis"
+    follow = follow_up(engine, "Which paper studies how easily LLM ideology is manipulated through instruction "
+                               "tuning data?", "and the ideological depth one", "ellipsis")
     assert [c.title for c in follow.citations][:1] == [DEPTH]
 
 
@@ -227,10 +224,8 @@ def test_an_ellipsis_that_names_a_paper_answers_from_that_paper_instead_of_refus
 
 
 def test_what_about_a_new_subject_with_its_own_question_asks_that_question_of_it(engine):
-    session = engine.chat()
-    session.ask("What new annotations did the GELA vision-and-language navigation paper add?")
-    follow = session.ask("What about VLN-BERT? What extra data did it use?")
-    assert session.turns[-1].kind == "ellipsis"
+    follow = follow_up(engine, "What new annotations did the GELA vision-and-language navigation paper add?",
+                       "What about VLN-BERT? What extra data did it use?", "ellipsis")
     assert follow.standalone_question == "What extra data did VLN-BERT use?"
     assert [c.title for c in follow.citations][:1] == [VLN_BERT]
 

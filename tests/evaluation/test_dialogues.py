@@ -15,11 +15,11 @@ DIALOGUES = ROOT / "eval" / "datasets" / "dialogues.jsonl"
 
 def test_bundled_dialogues_load_with_kinds_and_a_frozen_split():
     dialogues = load_dialogues(DIALOGUES)
-    assert len(dialogues) == 290 and len({d.id for d in dialogues}) == 290
+    assert len(dialogues) == 430 and len({d.id for d in dialogues}) == 430
     assert {d.kind for d in dialogues} == {"pronoun", "ellipsis", "switch", "three_turn"}
     assert all(len(d.turns) == 3 for d in dialogues if d.kind == "three_turn")
     splits = [d.split for d in dialogues]
-    assert splits.count("test") == 90 and splits.count("train") == 200
+    assert splits.count("test") == 135 and splits.count("train") == 295
 
 
 def test_bad_dialogue_file_is_one_line_naming_the_line(tmp_path):
