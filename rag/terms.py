@@ -220,7 +220,9 @@ class PaperTerms:
     def introduces(self, name: str) -> bool:
         """The paper introduces ``name``: it is in the title, or a sentence says "we propose/introduce/present ... name"."""
         key = squash(name)
-        if key and key in self.title_index.grams:
+        # the name the title leads with ("ConvMAE: Masked Convolution Meets Masked Autoencoders" introduces
+        # ConvMAE, not the masked autoencoders it builds on); a title without one names no method
+        if key and ":" in self.title and key in TextIndex(self.title.split(":", 1)[0]).grams:
             return True
         return any(key in TextIndex(s).grams for s in self.sentences if _INTRODUCES.search(s))
 

@@ -97,3 +97,14 @@ def test_a_count_question_needs_a_number_next_to_the_thing_it_counts():
     paper = paper_terms("DeepSeek LLM", abstract)
     assert paper.typed("how many pretraining tokens did DeepSeek LLM use?")
     assert not paper.typed("how many pretraining GPUs did DeepSeek LLM use?")
+
+
+def test_a_paper_introduces_the_name_its_title_leads_with_or_a_we_propose_sentence_names():
+    """"Who invented DPO?" is not answered by a paper that only uses it: a name elsewhere in the title is not
+    what the paper introduces."""
+    convmae = paper_terms("ConvMAE: Masked Convolution Meets Masked Autoencoders", "We study masked autoencoders.")
+    assert convmae.introduces("ConvMAE") and not convmae.introduces("Masked Autoencoders")
+    dpo = paper_terms("Aligning Large Language Models with Counterfactual DPO", "We align models with DPO variants.")
+    assert not dpo.introduces("DPO")
+    tower = paper_terms("A suite of translation models", "In this work we present Tower+, a suite of models.")
+    assert tower.introduces("Tower+")
