@@ -142,14 +142,25 @@ def measure(question: str, hits: list[Hit], scored: list, doc_freq, n_docs: int,
     return Signals(values, ranked_missing, [t.text for t in absent], best + 1)
 
 
+#: A terse value question without a question word ("qwen2.5-72b-instruct mmlu number", "sabia-65b mmlu
+#: score"): the word before the measure noun is what is asked for.
+_TERSE_ASK = re.compile(r"([\w+.\-]*[a-z0-9][\w+.\-]*)\s+(?:score|scores|number|numbers|acc|accuracy|results?)\b", re.I)
+_QUESTION_WORD = re.compile(r"\b(?:what|which|who|whom|whose|how|when|where|why|is|are|was|were|does|do|did|can|could"
+                            r"|list|name|tell|give|show|compare|summari[sz]e|explain|describe)\b", re.I)
+
+
 def asked_words(question: str) -> list[str]:
     """The asked-for attribute, names included: "What MMLU score does ..." -> MMLU, score; "How many GPUs were
-    used" -> GPUs; "which base language model did they" -> base, language, model."""
+    used" -> GPUs; "which base language model did they" -> base, language, model; "sabia-65b mmlu score"
+    -> mmlu."""
     for pattern in _ASKS:
         match = pattern.search(question)
         if match:
             words = [m.group().rstrip(".") for m in NAME_TOKEN.finditer(match.group(1))]
             return [w for w in words if w and fold(w) not in stopwords() and fold(w) not in FRAMING]
+    terse = None if _QUESTION_WORD.search(question) else _TERSE_ASK.search(question)
+    if terse and fold(terse.group(1)) not in stopwords() and fold(terse.group(1)) not in FRAMING:
+        return [terse.group(1)]
     return []
 
 

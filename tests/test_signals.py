@@ -60,6 +60,13 @@ def test_the_asked_for_attribute_must_be_in_the_paper_names_included():
     assert _values("What accuracy does Tower+ reach?", "Tower+", abstract)["asked"] == 1.0, "a bare measure: numbers"
 
 
+def test_a_terse_value_question_asks_for_the_word_before_its_measure():
+    abstract = "Qwen2.5 reaches strong results on math and coding benchmarks at 72B."
+    assert _values("qwen2.5-72b-instruct mmlu number", "Qwen2.5 Technical Report", abstract)["asked"] == 0.0
+    assert _values("qwen2.5 coding score", "Qwen2.5 Technical Report", abstract)["asked"] == 1.0
+    assert _values("self-sup pretraining on lidar - results", "Qwen2.5", abstract)["asked"] == 1.0, "nothing named"
+
+
 def test_who_proposed_needs_a_paper_that_introduces_the_name():
     user = ("HYPEROFA: token embeddings", "We improve on OFA, a method that initializes embeddings.")
     maker = ("OFA: Initializing embeddings", "We propose OFA, which initializes token embeddings.")
