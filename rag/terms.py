@@ -218,7 +218,8 @@ class PaperTerms:
         return True
 
     def introduces(self, name: str) -> bool:
-        """The paper introduces ``name``: it is in the title, or a sentence says "we propose/introduce/present ... name"."""
+        """The paper introduces ``name``: its title leads with it (before the colon), or a sentence says "we
+        propose/introduce/present ... name"."""
         key = squash(name)
         # the name the title leads with ("ConvMAE: Masked Convolution Meets Masked Autoencoders" introduces
         # ConvMAE, not the masked autoencoders it builds on); a title without one names no method

@@ -120,7 +120,7 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
 
 
 #: A question, also with its question word after a preposition ("compared to which model they report the gains").
-_ASKS = re.compile(rf"(?:(?:compared|relative|according)\s+to\s+|(?:on|in|for|from|with|by|against|over)\s+)?"
+_ASK_START = re.compile(rf"(?:(?:compared|relative|according)\s+to\s+|(?:on|in|for|from|with|by|against|over)\s+)?"
                    rf"{_WH.pattern.removeprefix('^')}", re.I)
 #: "the Vietnamese T5 model, which tasks was it benchmarked on": a slot followed by its own question.
 _OWN_ASK = re.compile(r"\s*(?:[,;:?]|\s-)\s*(?=\S)")
@@ -135,7 +135,7 @@ def own_ask(slot: str) -> tuple[str, str]:
     """
     for match in _OWN_ASK.finditer(slot):
         head, ask = slot[:match.start()].strip(), slot[match.end():].strip()
-        if head and _ASKS.match(ask) and not _WH.match(head) and not has_anaphor(head):  # "their results, how …"
+        if head and _ASK_START.match(ask) and not _WH.match(head) and not has_anaphor(head):  # "their results, how …"
             return head, ask
     return slot, ""
 
