@@ -315,7 +315,7 @@ class Engine:
         candidates = [h for h in candidates if h.title not in exclude][:depth]
         if about:  # a follow-up about a cited paper answers from it, even when its own words retrieve others
             from rag.retrieve import pin
-            candidates = pin(candidates, [self.paper(t) for t in about if t not in {h.title for h in candidates}], k)
+            candidates = pin(candidates, about, k, self.paper)
         hits = candidates[:k]
         t_retrieve = (time.perf_counter() - t0) * 1000
         answer = Answer(question=question, text="", sources=hits, mode=mode, standalone_question=query)

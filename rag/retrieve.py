@@ -8,6 +8,7 @@ gate, and the fusion retriever keeps only the fused number. The RRF formula itse
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -185,10 +186,12 @@ def paper_hit(store: Store, title: str) -> Hit | None:
     return _hit_from(_Chunk(cid, text, meta, 0.0), str(meta.get("paper_id") or cid.split(":")[0]))
 
 
-def pin(candidates: list[Hit], papers: list[Hit | None], k: int) -> list[Hit]:
-    """``candidates`` with ``papers`` among the first ``k``: placed last of them, so the refusal gate and the
-    ranking still read the search's own best papers first."""
-    papers = [p for p in papers if p]
+def pin(candidates: list[Hit], titles: Collection[str], k: int, lookup: Callable[[str], Hit | None]) -> list[Hit]:
+    """``candidates`` with the papers ``titles`` name among the first ``k`` (``lookup`` finds those not
+    retrieved): placed last of them, so the refusal gate and the ranking still read the search's own best
+    papers first."""
+    retrieved = {h.title for h in candidates}
+    papers = [p for p in (lookup(t) for t in titles if t not in retrieved) if p]
     keep = max(k - len(papers), 0)
     return candidates[:keep] + papers + candidates[keep:] if papers else candidates
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rag.answerable import _DATE, _VERB, parse_ask
 from rag.text import (
@@ -217,13 +217,19 @@ class PaperTerms:
                        for s in self.sentences)
         return True
 
+    @cached_property
+    def lead_index(self) -> TextIndex | None:
+        """The name the title leads with, before its colon ("ConvMAE" in "ConvMAE: Masked Convolution ..."),
+        indexed; None for a title without one."""
+        return TextIndex(self.title.split(":", 1)[0]) if ":" in self.title else None
+
     def introduces(self, name: str) -> bool:
         """The paper introduces ``name``: its title leads with it (before the colon), or a sentence says "we
         propose/introduce/present ... name"."""
         key = squash(name)
         # the name the title leads with ("ConvMAE: Masked Convolution Meets Masked Autoencoders" introduces
         # ConvMAE, not the masked autoencoders it builds on); a title without one names no method
-        if key and ":" in self.title and key in TextIndex(self.title.split(":", 1)[0]).grams:
+        if key and self.lead_index is not None and key in self.lead_index.grams:
             return True
         return any(key in TextIndex(s).grams for s in self.sentences if _INTRODUCES.search(s))
 

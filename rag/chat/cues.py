@@ -29,8 +29,11 @@ _SEEKS_PAPER = re.compile(
     r"|\bis there\b|\bare there\b|\bswitching to\b|\bdifferent topic\b|\bwhich\b(?:\s+[\w+\-]+){1,4}\s+is it\b"
     r"|\bthe (?:one|paper|work|study) (?:that|which|where|with|about|on)\b",
     re.I)
+#: ... and those that want a paper other than the one just cited.
+_ANOTHER = re.compile(r"\b(?:another|other|different|else)\b", re.I)
+_OK = r"ok(?:ay)?"
 #: Social openers before a question ("thanks. now, ...", "great! also, ..."): not part of what is asked.
-_SOCIAL = (r"(?:ok(?:ay)?|thanks|thank you|thx|great|cool|nice|perfect|got it|interesting|alright|now|so|also|btw|"
+_SOCIAL = (rf"(?:{_OK}|thanks|thank you|thx|great|cool|nice|perfect|got it|interesting|alright|now|so|also|btw|"
            r"by the way)\b")
 #: Announcing a new topic ("unrelated: ...", "different question - ...", "on another note, ..."): what follows
 #: stands alone, whatever pronouns it has ("... MosaicBERT use for its MLM objective").
@@ -39,10 +42,7 @@ _TOPIC_CHANGE = (r"(?:(?:an?\s+)?(?:unrelated|new|different|separate|another|oth
                  r"|on (?:another|a different|an unrelated) note)")
 _NEW_TOPIC = re.compile(rf"^\s*(?:(?:{_SOCIAL}|and)[,.!:;\s-]*)*{_TOPIC_CHANGE}", re.I)
 _OPENER = re.compile(rf"^\s*(?:(?:{_SOCIAL}|{_TOPIC_CHANGE}|and)[,.!:;\s-]+)+", re.I)
-#: ... and those that want a paper other than the one just cited.
-_ANOTHER = re.compile(r"\b(?:another|other|different|else)\b", re.I)
 #: Lead-ins of an elliptical follow-up; the rest is the new slot.
-_OK = r"ok(?:ay)?"
 _LEAD_IN = rf"^\s*(?:(?:{_OK}|so|and|or|also|then|now)[,\s]+)*"
 _SLOT_START = r"(?:one\s+|a\s+paper\s+|the\s+same\s+)?(?:for|with|in|on|about|to)\b"
 _SAME = r"(?:the\s+)?same(?:\s+(?:question|thing|q))?"  # "same for ...", "same question for ..."
@@ -121,7 +121,7 @@ def ellipsis_slot(question: str, previous_frame: str) -> str | None:
 
 #: A question, also with its question word after a preposition ("compared to which model they report the gains").
 _ASK_START = re.compile(rf"(?:(?:compared|relative|according)\s+to\s+|(?:on|in|for|from|with|by|against|over)\s+)?"
-                   rf"{_WH.pattern.removeprefix('^')}", re.I)
+                        rf"{_WH.pattern.removeprefix('^')}", re.I)
 #: "the Vietnamese T5 model, which tasks was it benchmarked on": a slot followed by its own question.
 _OWN_ASK = re.compile(r"\s*(?:[,;:?]|\s-)\s*(?=\S)")
 

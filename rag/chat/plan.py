@@ -234,14 +234,15 @@ def referents(engine, turn: Turn) -> list[Hit]:
 
 def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
     """The deterministic standalone question for ``question`` after ``turns`` (see :mod:`rag.chat`)."""
+    plain = without_opener(question)  # what a new or self-contained question searches for
     if not turns:
-        return Plan(without_opener(question))
+        return Plan(plain)
     previous = turns[-1]
     old = referents(engine, previous)
     idf = engine.gate.idf()
     if seeks_paper(question):
         exclude = [h.title for h in old] if wants_another(question) else []
-        return Plan(without_opener(question), "switch", exclude=exclude)
+        return Plan(plain, "switch", exclude=exclude)
     slot = ellipsis_slot(question, previous.frame)
     if slot is not None:
         slot, ask = own_ask(slot)
@@ -263,18 +264,18 @@ def rule_plan(engine, question: str, turns: list[Turn]) -> Plan:
         return Plan(filled, "ellipsis", exclude=exclude, base=filled.removesuffix(_slot_suffix(slot)), about=about,
                     ask=fill_frame(previous.frame, slot, [], idf) if about else "")
     if quotes_another_paper(engine, question, old, idf):
-        return Plan(without_opener(question), "switch")
+        return Plan(plain, "switch")
     anaphor = has_anaphor(question) or continues(question)  # "and which dataset?" continues
     implicit = not anaphor and word_count(question) <= FRAGMENT_WORDS
     if not old or not (anaphor or implicit):
-        return Plan(without_opener(question), "switch" if old else "new")
+        return Plan(plain, "switch" if old else "new")
     alone = engine.search(question, k=1)
     if alone and alone[0].title not in [h.title for h in old]:
         if new_evidence(question, old, alone[0], idf) >= SWITCH_EVIDENCE * _unknown_word_idf(engine):
-            return Plan(without_opener(question), "switch")
+            return Plan(plain, "switch")
         if implicit and _coverage(question, alone[0], idf) - max(_coverage(question, h, idf) for h in old) \
                 >= SWITCH_MARGIN_IMPLICIT:
-            return Plan(without_opener(question), "switch")
+            return Plan(plain, "switch")
     about = old[0]
     focus = resolve_anaphor(question, about.title)
     return Plan(with_title(focus, [about.title]), "anaphor", focus=focus, ask=question, about=[about.title])
