@@ -52,12 +52,27 @@ _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "mn": 1e6, "b": 1
 # A number not glued to a name on either side ("GPT-4", "v2", "WMT24", "360Zhinao", "3D" are names), with an
 # optional scale or unit word.
 _NUMBER = re.compile(
-    r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?"
-    r"(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×))?(?![a-z\d]|\.\d)", re.I)
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+    r"(?<![A-Za-z_\-.\d])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:(?:\s?|-(?=(?:thousand|million|billion|"
+    r"trillion|percent)\b))(thousand|million|billion|trillion|percent|bn|mn|[kmbt](?![a-z])|%|x(?![a-z])|×))?"
+    r"(?![a-z\d]|\.\d)", re.I)
+# "ten", "twelve-billion", "thirty billion": a scale word after a number word scales it, hyphenated or not
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")(?:[\s-](thousand|million|billion|trillion))?\b", re.I)
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 #: "what kind / type / sort of X": framing words, not something an abstract must mention.
 _KIND_OF = re.compile(r"\b(?:kinds?|types?|sorts?)\s+of\b", re.I)
+#: "papers in the collection", "ones in your corpus", "what does the corpus say": the index itself, not a topic
+#: (while "how many tokens are in the corpus" asks about a paper's corpus and keeps the word).
+_THE_INDEX = re.compile(r"\b(?:papers|works|studies|articles|abstracts|ones|described|mentioned)\s+"
+                        r"((?:in|within|from|across) (?:the|this|your|our|my) (?:collection|corpus|index|library))\b"
+                        r"|\b((?:the|this|your) (?:collection|corpus|index|library))(?=\s+says?\b)", re.I)
+
+
+def _mask_index(match: re.Match) -> str:
+    group = 1 if match.group(1) else 2
+    start, end = match.start(group) - match.start(), match.end(group) - match.start()
+    text = match.group()
+    return text[:start] + " " * (end - start) + text[end:]
+
 
 #: A name and its version: "OLMo 2", "GPT-4", "qwen 2.5", "CodeT5 plus", "codet5-plus" (not "1.5-Pints": that 1.5
 #: is Pints'); one term, so "GPT-4" is never matched by any "GPT".
@@ -89,8 +104,13 @@ def numbers(text: str) -> set[float]:
         unit = (match.group(2) or "").lower()
         values.add(round(value * _SCALE.get(unit, 1.0), 6))
     for match in _number_words(text):
-        values.add(float(_NUMBER_WORDS[match.group(1).lower()]))
+        values.add(_word_value(match))
     return values
+
+
+def _word_value(match: re.Match) -> float:
+    """The value of a spelled-out number match of ``_NUMBER_WORD``, its scale applied."""
+    return float(_NUMBER_WORDS[match.group(1).lower()]) * _SCALE.get((match.group(2) or "").lower(), 1.0)
 
 
 def _glued(text: str, start: int) -> bool:
@@ -126,7 +146,7 @@ def question_terms(question: str) -> list[Term]:
             if value is not None and all(t.value != value for t in terms):
                 terms.append(Term(f"{value:g}", "number", value, match.start()))
     for match in _number_words(question):
-        value = float(_NUMBER_WORDS[match.group(1).lower()])
+        value = _word_value(match)
         if all(t.value != value for t in terms):
             terms.append(Term(f"{value:g}", "number", value, match.start()))
     masked = list(question)
@@ -135,6 +155,7 @@ def question_terms(question: str) -> list[Term]:
     # "code+language", "real+rewritten": two words joined by "+", not a name like "CodeT5+" or "C++"
     text = _PLUS_JOINED.sub(" ", "".join(masked))
     text = _KIND_OF.sub(lambda m: " " * len(m.group()), text)  # "what kind of text": the thing asked is "text"
+    text = _THE_INDEX.sub(_mask_index, text)
     # re-attach "X 2" / "X plus" to their name from the original text
     joined = re.finditer(_VERSIONED.pattern + r"(?!\s*(?:%|percent|[kmbt]\b|billion|million))", question, re.I)
     merged = {m.group(1) for m in joined if not m.group(1).isdigit() and fold(m.group(1)) not in stopwords()}

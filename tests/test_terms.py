@@ -11,9 +11,19 @@ from rag.text import squash
 @pytest.mark.parametrize(("question_form", "abstract_form"), [
     ("53k", "53,000"), ("53k", "53 thousand"), ("ten", "10"), ("1.5t", "1.5 trillion"), ("1.5T", "1.5 trillion"),
     ("3 percent", "3%"), ("7b", "7 billion"), ("2 trillion", "2T"), ("thirty", "30"),
+    ("the 12-billion-parameter model", "12B"), ("twelve-billion-parameter", "12 billion"),
+    ("a 3-trillion-token corpus", "3T tokens"), ("one million prompts", "1M prompts"), ("20-percent", "20%"),
 ])
 def test_numbers_compare_by_value(question_form, abstract_form):
     assert numbers(question_form) & numbers(abstract_form)
+
+
+def test_a_hyphenated_scale_word_is_part_of_its_number_not_a_term_to_find():
+    """"What does the 78-billion-parameter InternVL3 score?" asked for 78 and the word "billion" (both missing
+    from an abstract that says "78B"); the question's number is 78 billion."""
+    terms = [(t.text, t.kind) for t in question_terms("What does the 78-billion-parameter InternVL3 score?")]
+    assert terms == [("7.8e+10", "number"), ("parameter", "word"), ("InternVL3", "name"), ("score", "word")]
+    assert numbers("1.5-Pints") == {1.5}  # a hyphen before a word that is no scale still ends the number
 
 
 def test_numbers_inside_names_are_not_numbers():
@@ -30,6 +40,18 @@ def test_kind_of_is_framing_not_a_term_an_abstract_must_mention():
     assert [t.text for t in question_terms("What kind of text was EduBERT pretrained on?")] == [
         "text", "EduBERT", "pretrained"]
     assert [t.text for t in question_terms("which types of tokenizer")] == ["tokenizer"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("list all the ERNIE papers in the collection", ["ERNIE"]),
+    ("Which ones in your corpus augment pretraining with thoughts?", ["ones", "augment", "pretraining", "thoughts"]),
+    ("What does the corpus say about in-context learning?", ["say", "context", "learning"]),
+    ("How many tokens are in the corpus?", ["tokens", "corpus"]),  # a paper's corpus: the word counts
+    ("How many documents are in the Dolma corpus?", ["documents", "Dolma", "corpus"]),
+])
+def test_the_collection_a_question_is_asked_of_is_no_term_an_abstract_must_mention(question, expected):
+    """"list all the ERNIE papers in the collection" was refused because no abstract says "collection"."""
+    assert [t.text for t in question_terms(question)] == expected
 
 
 def test_one_is_a_number_only_where_it_counts_something():
