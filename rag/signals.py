@@ -20,7 +20,8 @@ one question set and not the next. Each signal is a plain, explainable measureme
 ``absent_name`` 1 when a capitalised term (not the first word) or a name occurs in no abstract: a language, place,
              product or model the corpus does not know ("Thai", "Verilog", "Chinchilla").
 ``asked``    share of the asked-for attribute ("what ROUGE score", "how many GPUs", "which optimizer") in the
-             best paper; generic measures ("accuracy", "score") count when the paper states numbers.
+             best paper; generic measures ("accuracy", "score") count when the paper states numbers, and what a
+             measure measures ("MMLU" in "what MMLU score") must share a sentence with a number.
 ``origin``   0 for "who proposed / introduced / invented X" when no retrieved paper introduces X (its
              title, or "we propose/introduce/present ... X"): a paper that uses X does not say who made it.
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.answerable import _ASKS, _MEASURES, idf_of
-from rag.terms import FRAMING, PaperTerms, Term, TextIndex, joined_spellings, paper_terms, question_terms
+from rag.terms import FRAMING, PaperTerms, Term, TextIndex, joined_spellings, numbers, paper_terms, question_terms
 from rag.text import NAME_TOKEN, SPELLING_TOKEN, fold, looks_like_name, stem, stopwords
 from rag.types import Hit
 
@@ -173,7 +174,14 @@ def _asked(question: str, paper: PaperTerms) -> float:
         return 1.0
     if not specific:
         return 1.0 if paper.whole.numbers else 0.0
-    return sum(paper.whole.has(Term(w, "name" if looks_like_name(w) else "word")) for w in specific) / len(specific)
+    terms = [Term(w, "name" if looks_like_name(w) else "word") for w in specific]
+    if len(specific) < len(words) and paper.sentences:
+        # a measured value ("What MMLU score", "what zero-shot accuracy") is stated beside what it measures:
+        # the share of the specific words that one sentence with a number holds
+        return max((sum(index.has(t) for t in terms) / len(terms)
+                    for sentence, index in zip(paper.sentences, paper.sentence_indexes, strict=False) if numbers(sentence)),
+                   default=0.0)
+    return sum(paper.whole.has(t) for t in terms) / len(specific)
 
 
 def _origin(question: str, terms: list[Term], papers: list[PaperTerms]) -> float:

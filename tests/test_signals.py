@@ -60,6 +60,15 @@ def test_the_asked_for_attribute_must_be_in_the_paper_names_included():
     assert _values("What accuracy does Tower+ reach?", "Tower+", abstract)["asked"] == 1.0, "a bare measure: numbers"
 
 
+def test_a_measured_value_must_stand_beside_what_it_measures():
+    """"What MMLU score does Yi-34B achieve?" against an abstract that names MMLU but gives its numbers elsewhere
+    is a near miss: the score is not stated."""
+    vague = "Yi models are strong on MMLU. We train on 3.1 trillion tokens."
+    stated = "Yi-34B reaches 76.3 on MMLU. We train on 3.1 trillion tokens."
+    assert _values("What MMLU score does Yi-34B achieve?", "Yi", vague)["asked"] == 0.0
+    assert _values("What MMLU score does Yi-34B achieve?", "Yi", stated)["asked"] == 1.0
+
+
 def test_a_terse_value_question_asks_for_the_word_before_its_measure():
     abstract = "Qwen2.5 reaches strong results on math and coding benchmarks at 72B."
     assert _values("qwen2.5-72b-instruct mmlu number", "Qwen2.5 Technical Report", abstract)["asked"] == 0.0
