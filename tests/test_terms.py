@@ -54,6 +54,16 @@ def test_the_collection_a_question_is_asked_of_is_no_term_an_abstract_must_menti
     assert [t.text for t in question_terms(question)] == expected
 
 
+def test_a_clipped_chat_word_matches_the_word_it_clips_and_an_everyday_word_does_not():
+    """"which model arch did they run everything on" was refused: no abstract says "arch"."""
+    paper = paper_terms("Rewarming", "We continue pretraining on 300 billion tokens with a fixed architecture.")
+    assert paper.whole.has(Term("arch", "word")) and paper.whole.has(Term("toks", "word"))
+    camera = paper_terms("Egocentric video", "A camera worn on the head records the video.")
+    assert not camera.whole.has(Term("came", "word")), "an everyday word is no clipping"
+    assert not paper.whole.has(Term("Arch", "word")), "a capitalised word is a name, never a clipping"
+    assert not paper.whole.has(Term("tok", "name"))
+
+
 def test_one_is_a_number_only_where_it_counts_something():
     """"which one is the babylm paper" asks for no number 1 (the gate would miss it in every abstract)."""
     for pronoun in ("which one is the babylm curriculum paper?", "same q for the portuguese one", "one of the models"):
