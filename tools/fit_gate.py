@@ -34,18 +34,18 @@ from rag.signals import FEATURES  # noqa: E402
 DATASETS = [ROOT / "eval/datasets/bank.jsonl", ROOT / "eval/datasets/dev.jsonl", ROOT / "eval/datasets/heldout.jsonl"]
 
 
-def collect(engine: Engine, k: int, evidence_cache: Path | None = None) -> list[dict]:
+def collect(engine: Engine, k: int, evidence_cache: Path | None = None, extra: list[Path] = ()) -> list[dict]:
     """Signals per question. Retrieval and sentence scoring (the slow part, unchanged by new signals) are
     cached in ``evidence_cache`` when given, so a new signal is measured over the bank in seconds."""
     import pickle
 
     cache = pickle.loads(evidence_cache.read_bytes()) if evidence_cache and evidence_cache.exists() else {}
     rows = []
-    items = [(path.name, item) for path in DATASETS for item in load_dataset(path)]
+    items = [(path.name, item) for path in [*DATASETS, *extra] for item in load_dataset(path)]
     for source, item in tqdm(items, desc="signals", unit="q", file=sys.stderr):
         split = split_of(item.expected_titles, item.id)
         if source != "bank.jsonl" and split == "test":
-            continue  # older sets: only what cannot leak into the test split
+            continue  # older and extra sets: only what cannot leak into the test split
         key = (item.question, k)
         if key not in cache:
             hits = engine.search(item.question, k=k)
@@ -114,13 +114,15 @@ def main() -> None:
     parser.add_argument("--evidence-cache", type=Path, default=None,
                         help="pickle of retrieval + sentence scores per question, reused across runs (development)")
     parser.add_argument("--dry-run", action="store_true", help="do not write the model")
+    parser.add_argument("--extra", type=Path, nargs="*", default=[],
+                        help="more question sets whose TRAIN split joins the fit (e.g. the fresh sets, once run unseen)")
     args = parser.parse_args()
 
     if args.reuse and args.features_cache.exists():
         rows = [json.loads(line) for line in args.features_cache.read_text().splitlines()]
     else:
         engine = Engine.from_settings(llm="extractive", refusal_threshold=0.0)
-        rows = collect(engine, args.k, args.evidence_cache)
+        rows = collect(engine, args.k, args.evidence_cache, args.extra)
         args.features_cache.parent.mkdir(parents=True, exist_ok=True)
         args.features_cache.write_text("".join(json.dumps(r) + "\n" for r in rows))
     train = [r for r in rows if r["split"] == "train"]

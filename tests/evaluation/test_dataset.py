@@ -61,3 +61,19 @@ def test_expected_titles_match_after_normalization_and_unknown_ones_are_errors(t
     with pytest.raises(DatasetError, match=r"line 2: expected title 'A Paper We Do Not Have' is not in the index "
                                            r"\(and 1 more\)"):
         check_titles(items, known, str(path))
+
+
+@pytest.mark.parametrize("name", ["bank.jsonl", "dev.jsonl", "heldout.jsonl", "fresh.jsonl", "fresh2.jsonl",
+                                  "fresh3.jsonl"])
+def test_every_shipped_question_set_loads_and_names_only_indexed_papers(engine, name):
+    """`rag eval --dataset eval/datasets/<name>` must run on the bundled index: a title a writer mistyped
+    would stop the whole run, and an unanswerable row with papers would score refusals wrong."""
+    from pathlib import Path
+
+    from rag.evaluation.dataset import indexed_titles
+
+    path = Path(__file__).resolve().parents[2] / "eval" / "datasets" / name
+    items = load_dataset(path)
+    check_titles(items, indexed_titles(engine), str(path))
+    assert len(items) >= 70
+    assert all(not i.expected_titles for i in items if i.kind == "unanswerable")
