@@ -222,7 +222,9 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
     case and apart ("mosaic bert", "swin umamba") is a name when a title writes it as one word; then the
     papers that write it, glued or apart, are the named ones ("wav2vec 2.0" is in many abstracts).
     """
-    names = [n for n in parse_ask(question).names if is_identifier(n)]
+    # what the question asks for is not what it is about: "how many GPUs were used to build Dolma" names Dolma
+    asked = {fold(w) for pattern in _ASKS for m in pattern.finditer(question) for w in NAME_TOKEN.findall(m.group(1))}
+    names = [n for n in parse_ask(question).names if is_identifier(n) and fold(n) not in asked]
     joined = _joined_names(question)
     titled = [run for run in _runs(question) if any(run in _title_names(h.title) for h in hits)]
     if not names and not titled:

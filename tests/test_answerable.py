@@ -83,6 +83,16 @@ def test_named_sources_keeps_the_papers_a_question_names():
     assert named_sources("Is there work on speech?", [other, hubert]) == set()
 
 
+def test_what_a_question_asks_for_is_not_a_name_that_picks_its_paper():
+    """"How many GPUs were used to build Dolma" is about Dolma: answering it from the one abstract that says
+    "GPUs" (MosaicBERT) quoted a paper the question never named."""
+    dolma = paper("Dolma: an Open Corpus of Three Trillion Tokens", "Dolma is a three trillion token corpus.")
+    mosaic = paper("MosaicBERT: A Bidirectional Encoder", "MosaicBERT trains in 1.13 hours on 8 A100 GPUs.")
+    question = "How many tokens was Dolma built from, and how many GPUs were used to build it?"
+    assert 2 not in named_sources(question, [dolma, mosaic])
+    assert named_sources("What MMLU score does Yi-34B get?", [dolma, paper("Yi", "Yi-34B is strong on MMLU.")]) == {2}
+
+
 @pytest.mark.parametrize("question, expected", [
     ("dino v2", {1}),  # not ptt5-v2: "v2" alone is in any "-v2" title
     ("What does ptt5 v2 release?", {2}),
