@@ -286,7 +286,7 @@ class TextIndex:
         return bool(clip) and any(t.startswith(clip) and len(t) > len(clip) + 1 for t in self.tokens)
 
 
-#: A clipped word is rare in general English: a Zipf frequency below 4.5 ("toks" 1.5, "vocab" 2.6, "instr" 1.9,
+#: A clipped word is rare in general English: a Zipf frequency below 4.5 ("toks" 1.5, "vocab" 2.6, "instr" 1.8,
 #: "arch" 4.0), unlike everyday words that begin longer ones ("came" 5.5 begins "camera", "art" 5.3).
 CLIPPED_ZIPF = 4.5
 

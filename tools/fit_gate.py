@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from rag.signals import FEATURES  # noqa: E402
 DATASETS = [ROOT / "eval/datasets/bank.jsonl", ROOT / "eval/datasets/dev.jsonl", ROOT / "eval/datasets/heldout.jsonl"]
 
 
-def collect(engine: Engine, k: int, evidence_cache: Path | None = None, extra: list[Path] = ()) -> list[dict]:
+def collect(engine: Engine, k: int, evidence_cache: Path | None = None, extra: Sequence[Path] = ()) -> list[dict]:
     """Signals per question. Retrieval and sentence scoring (the slow part, unchanged by new signals) are
     cached in ``evidence_cache`` when given, so a new signal is measured over the bank in seconds."""
     import pickle
