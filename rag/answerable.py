@@ -226,7 +226,7 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
     asked = {fold(w) for pattern in _ASKS for m in pattern.finditer(question) for w in NAME_TOKEN.findall(m.group(1))}
     names = [n for n in parse_ask(question).names if is_identifier(n) and fold(n) not in asked]
     joined = _joined_names(question)
-    titled = [run for run in _runs(question) if any(run in _title_names(h.title) for h in hits)]
+    titled = [run for run in word_runs(question) if any(run in title_names(h.title) for h in hits)]
     if not names and not titled:
         return set()
     return {i for i, hit in enumerate(hits, start=1)
@@ -247,14 +247,14 @@ def _joined_names(question: str) -> dict[str, str]:
     return out
 
 
-def _runs(question: str) -> list[str]:
+def word_runs(question: str) -> list[str]:
     """Two or three adjacent words of the question squashed into one ("mosaic bert" -> mosaicbert)."""
     words = [w for w in re.findall(r"[^\W_][\w+.\-]*", question) if fold(w) not in stopwords()]
     return [squash(" ".join(words[i:i + n])) for n in (2, 3) for i in range(len(words) - n + 1)]
 
 
 @lru_cache(maxsize=4096)
-def _title_names(title: str) -> frozenset[str]:
+def title_names(title: str) -> frozenset[str]:
     """A title's names squashed ("Swin-UMamba: Mamba-based UNet" -> swinumamba, unet). Names only: "pre
     training" typed apart must not make every "Pre-training" title the one a question names."""
     words = (m.group().rstrip(".:") for m in NAME_TOKEN.finditer(title))

@@ -59,6 +59,8 @@ def test_empty_index_is_a_clear_error(tmp_path):
     ("EfficentSAM", "EfficientSAM:"),
     ("olmo 2 furius", "2 OLMo 2 Furious"),
     ("lm-ent suite", "LMEnt:"),  # a name split where the corpus writes it as one word
+    ("What does the mosaic bert paper contribute?", "MosaicBERT:"),  # two corpus words a title writes as one name
+    ("ponder lm 2", "PonderLM-2:"),
 ])
 def test_misspelled_names_are_corrected_and_ranked_first(engine, query, title_start):
     assert engine.search(query)[0].title.startswith(title_start)
@@ -82,3 +84,15 @@ def test_a_name_written_apart_from_its_version_gets_the_title_vote(engine):
               _Chunk("b:0", "x", {"paper_id": "b", "title": "DINOv2: Learning Robust Visual Features"}, 0.5)]
     voted = engine.retriever.titled(_glued_spellings(split_spellings("dino v2 features")), chunks)
     assert [c.meta["paper_id"] for c in voted] == ["b"]
+
+
+def test_words_written_apart_vote_only_for_a_title_that_writes_them_as_one_name(engine):
+    """"mosaic bert" is MosaicBERT; "pre training" does not vote for every "Pre-training" title."""
+    from rag.answerable import word_runs
+    from rag.retrieve import _Chunk
+
+    chunks = [_Chunk("a:0", "x", {"paper_id": "a", "title": "Pre-training Distillation for Large Language Models"}, 0.9),
+              _Chunk("b:0", "x", {"paper_id": "b", "title": "MosaicBERT: A Bidirectional Encoder"}, 0.5)]
+    voted = engine.retriever.titled([], chunks, word_runs("mosaic bert pre training"))
+    assert [c.meta["paper_id"] for c in voted] == ["b"]
+    assert engine.retriever.titled([], chunks, word_runs("bert pre training")) == []
