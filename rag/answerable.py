@@ -65,6 +65,9 @@ class Ask:
     attributes: list[str] = field(default_factory=list)
     counts: bool = False  # "how many/much": the answer is a number
     when: bool = False  # the answer is a date
+    #: Every word (folded) of every asked-for phrase, names included: "how many tokens ..., and how many GPUs
+    #: were used" -> tokens, gpus. What a question asks for is not what it is about.
+    asked: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -88,8 +91,10 @@ def parse_ask(question: str) -> Ask:
             break
     if not value_question:
         names = [n for n in names if not is_weak_name(n)]
+    asked = frozenset(fold(w) for pattern in _ASKS for m in pattern.finditer(question)
+                      for w in NAME_TOKEN.findall(m.group(1)))
     return Ask(names=list(dict.fromkeys(names)), attributes=list(dict.fromkeys(attributes)),
-               counts=bool(_COUNT.search(question)), when=bool(_WHEN.search(question)))
+               counts=bool(_COUNT.search(question)), when=bool(_WHEN.search(question)), asked=asked)
 
 
 def token_set(text: str) -> set[str]:
@@ -222,9 +227,8 @@ def named_sources(question: str, hits: list[Hit]) -> set[int]:
     case and apart ("mosaic bert", "swin umamba") is a name when a title writes it as one word; then the
     papers that write it, glued or apart, are the named ones ("wav2vec 2.0" is in many abstracts).
     """
-    # what the question asks for is not what it is about: "how many GPUs were used to build Dolma" names Dolma
-    asked = {fold(w) for pattern in _ASKS for m in pattern.finditer(question) for w in NAME_TOKEN.findall(m.group(1))}
-    names = [n for n in parse_ask(question).names if is_identifier(n) and fold(n) not in asked]
+    ask = parse_ask(question)  # "how many GPUs were used to build Dolma" names Dolma, not GPUs
+    names = [n for n in ask.names if is_identifier(n) and fold(n) not in ask.asked]
     joined = _joined_names(question)
     titled = [run for run in word_runs(question) if any(run in title_names(h.title) for h in hits)]
     if not names and not titled:
